@@ -1,0 +1,51 @@
+"""reliefsvc: the county platform for purchased social-assistance services."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from reliefsvc import config
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: Domain packages, in dependency order; each may have views, cli, jobs and demo.
+DOMAINS = ("security", "audit", "regions")
+
+
+def create_app(config_override: dict | None = None) -> Flask:
+    """Build the application: extensions, blueprints, CLI, nothing else."""
+    instance_path = (config_override or {}).get("INSTANCE_PATH") or config.instance_path_from_env()
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path),
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    config.load(app, config_override)
+
+    from reliefsvc import web
+    from reliefsvc.extensions import babel, bootstrap, csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=web.select_locale, timezone_selector=web.select_timezone)
+    bootstrap.init_app(app)
+
+    with app.app_context():
+        from reliefsvc.db import install_sqlite_discipline
+
+        install_sqlite_discipline(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+
+    web.init_app(app)
+    for blueprint in web.blueprints():
+        app.register_blueprint(blueprint)
+
+    from reliefsvc.security.access import check_every_endpoint_guarded
+
+    check_every_endpoint_guarded(app)
+    return app

@@ -1,0 +1,99 @@
+"""Recording and verifying the audit log.
+
+``record`` is called by services inside the transaction of the change it describes, so
+an event exists exactly when its change was committed.
+"""
+
+from __future__ import annotations
+
+import getpass
+
+import sqlalchemy as sa
+from flask import current_app, g, has_request_context, request
+from flask_login import current_user
+
+from reliefsvc.audit import rules
+from reliefsvc.audit.events import Event
+from reliefsvc.audit.models import AuditEntry
+from reliefsvc.db import utcnow
+from reliefsvc.extensions import db
+
+#: Any constant: the PostgreSQL advisory lock that serialises appends to the chain.
+_PG_APPEND_LOCK = 0x52454C4946
+
+
+def _hmac_key() -> bytes:
+    return current_app.config["AUDIT_HMAC_KEY"].encode("utf-8")
+
+
+def set_actor(name: str) -> None:
+    """Name the actor outside a request: ``cli:<os user>`` or ``job:<name>``."""
+    g.audit_actor = name
+
+
+def _actor() -> tuple[int | None, str, str | None]:
+    if has_request_context() and current_user and current_user.is_authenticated:
+        return current_user.id, current_user.username, request.remote_addr
+    name = g.get("audit_actor")
+    if name is None and has_request_context():
+        name = "anonymous"
+    if name is None:
+        try:
+            name = f"cli:{getpass.getuser()}"
+        except (KeyError, OSError):
+            name = "cli"
+    return None, name, (request.remote_addr if has_request_context() else None)
+
+
+def record(event: Event, *, actor=None) -> AuditEntry:
+    """Append ``event`` to the chain in the current transaction (flush, never commit)."""
+    session = db.session
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_APPEND_LOCK})
+    last = session.execute(
+        sa.select(AuditEntry.seq, AuditEntry.occurred_at, AuditEntry.actor_id,
+                  AuditEntry.actor_name, AuditEntry.remote_addr, AuditEntry.event_type,
+                  AuditEntry.object_type, AuditEntry.object_id, AuditEntry.payload,
+                  AuditEntry.prev_hash, AuditEntry.mac)
+        .order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    prev_hash = rules.row_hash(rules.ChainRow(*last)) if last else rules.GENESIS_HASH
+    if actor is not None:
+        actor_id, actor_name, remote_addr = actor.id, actor.username, None
+    else:
+        actor_id, actor_name, remote_addr = _actor()
+    row = rules.ChainRow(
+        seq=(last.seq + 1) if last else 1,
+        occurred_at=utcnow(),
+        actor_id=actor_id,
+        actor_name=actor_name,
+        remote_addr=remote_addr,
+        event_type=event.event_type,
+        object_type=event.object_type,
+        object_id=event.object_id(),
+        payload=rules.canonical_payload(event.payload()),
+        prev_hash=prev_hash,
+    )
+    mac = rules.compute_mac(_hmac_key(), row)
+    entry = AuditEntry(**{f.name: getattr(row, f.name) for f in rules.ChainRow.__dataclass_fields__.values()
+                          if f.name != "mac"}, mac=mac)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def _chain_rows(batch: int = 5000):
+    """Stream the log in order without holding it all as ORM objects."""
+    result = db.session.execute(
+        sa.select(AuditEntry.seq, AuditEntry.occurred_at, AuditEntry.actor_id,
+                  AuditEntry.actor_name, AuditEntry.remote_addr, AuditEntry.event_type,
+                  AuditEntry.object_type, AuditEntry.object_id, AuditEntry.payload,
+                  AuditEntry.prev_hash, AuditEntry.mac)
+        .order_by(AuditEntry.seq).execution_options(yield_per=batch)
+    )
+    for r in result:
+        yield rules.ChainRow(*r)
+
+
+def verify_log() -> tuple[int, rules.ChainProblem | None]:
+    return rules.verify(_chain_rows(), _hmac_key())

@@ -1,0 +1,87 @@
+"""The ``reliefsvc`` console script: a Flask CLI group with the platform's commands.
+
+Every command runs in one transaction: it commits once at the end, or not at all.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from reliefsvc.extensions import db
+
+
+def _create_app():
+    from reliefsvc import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+def main():
+    """reliefsvc — 购买社会救助服务监管平台 / purchased social-assistance services platform."""
+
+
+def register(app) -> None:
+    """Attach each domain's command group (its ``cli.py``) to ``app.cli``."""
+    from reliefsvc import DOMAINS
+
+    app.cli.add_command(init_command)
+    for name in (*DOMAINS, "demo"):
+        try:
+            module = importlib.import_module(f"reliefsvc.{name}.cli")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"reliefsvc.{name}.cli":
+                raise
+            continue
+        for command in module.COMMANDS:
+            app.cli.add_command(command)
+
+
+@click.command("init")
+@with_appcontext
+def init_command():
+    """Create or upgrade the database schema (safe to run twice)."""
+    from flask_migrate import upgrade
+
+    upgrade(directory=current_app.extensions["migrate"].directory)
+    click.echo(f"database ready: {db.engine.url.render_as_string(hide_password=True)}")
+
+
+def read_input_file(path: str) -> bytes:
+    return Path(path).read_bytes()
+
+
+def finish_import(report, errors_path: str | None, partial: bool) -> None:
+    """Print the report, write the error file, commit or roll back, and exit."""
+    for error in report.errors:
+        click.echo(str(error), err=True)
+    if errors_path:
+        with open(errors_path, "w", newline="", encoding="utf-8-sig") as fh:
+            writer = csv.DictWriter(fh, fieldnames=["row", "column", "error_zh", "error_en"])
+            writer.writeheader()
+            writer.writerows(e.as_dict() for e in report.errors)
+    if report.written and (partial or not report.errors):
+        db.session.commit()
+        click.echo(report.summary())
+        return
+    db.session.rollback()
+    click.echo(f"nothing written: {len(report.errors)} errors / 未导入：共 {len(report.errors)} 处错误", err=True)
+    click.echo(report.summary())
+    sys.exit(1)
+
+
+def import_options(func):
+    func = click.option("--errors", "errors_path", type=click.Path(dir_okay=False, writable=True),
+                        help="Write the row-by-row errors to this CSV file.")(func)
+    func = click.option("--partial", is_flag=True, help="Write the valid rows and report the rest.")(func)
+    func = click.option("--encoding", default="utf-8", show_default=True,
+                        type=click.Choice(["utf-8", "gb18030"], case_sensitive=False),
+                        help="Encoding of a CSV file.")(func)
+    return func

@@ -1,0 +1,1 @@
+"""Helpers shared by every domain: tabular imports, formatting, pagination."""

@@ -1,0 +1,50 @@
+"""How dates, money and ID numbers look on a county office's pages and papers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from zoneinfo import ZoneInfo
+
+FEN = Decimal("0.01")
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def now_local() -> datetime:
+    return datetime.now(LOCAL_TZ)
+
+
+def date_text(value: date | datetime | None, locale: str, format_date) -> str:
+    if value is None:
+        return ""
+    if locale.startswith("zh"):
+        return f"{value.year}年{value.month}月{value.day}日"
+    return format_date(value, "yyyy-MM-dd")
+
+
+def datetime_text(value: datetime | None, locale: str, format_datetime) -> str:
+    """Local (Asia/Shanghai) time, as written in a ledger."""
+    if value is None:
+        return ""
+    if locale.startswith("zh"):
+        return format_datetime(value, "yyyy年M月d日 HH:mm")
+    return format_datetime(value, "yyyy-MM-dd HH:mm")
+
+
+def money_text(value, locale: str = "zh_CN") -> str:
+    """Yuan with two decimals, rounded half up to the fen: ``12,345.60 元``."""
+    if value is None:
+        return ""
+    amount = Decimal(value).quantize(FEN, rounding=ROUND_HALF_UP)
+    text = f"{amount:,.2f}"
+    return f"{text} 元" if locale.startswith("zh") else f"CNY {text}"
+
+
+def mask_id_number(value: str | None) -> str:
+    """ID numbers show the issuing region (first six) and the last four only: 622922********123X."""
+    if not value:
+        return ""
+    if len(value) <= 8:
+        return "*" * len(value)
+    return value[:6] + "*" * (len(value) - 10) + value[-4:]

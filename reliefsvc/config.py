@@ -1,0 +1,98 @@
+"""Settings: defaults here, then ``instance/config.py``, then the environment.
+
+The instance folder holds everything that belongs to one installation and is never
+committed: the SQLite database, evidence files, the secret key and the audit HMAC key.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: Keys that must never be used in production; a generated key replaces them.
+INSECURE_SECRET_KEYS = {"", "dev", "change-me", "secret"}
+
+
+class Defaults:
+    SECRET_KEY = "dev"
+    ENV_NAME = "development"  #: "production" makes the app refuse insecure settings
+    SQLALCHEMY_DATABASE_URI: str | None = None  #: default: SQLite file in the instance folder
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    SQLITE_BUSY_TIMEOUT_MS = 15000
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = {"zh_CN": "中文", "en": "English"}
+    BOOTSTRAP_SERVE_LOCAL = True  #: the county network is closed: no CDN
+    BOOTSTRAP_BTN_SIZE = "md"
+    WTF_CSRF_TIME_LIMIT = None  #: the token lives as long as the session
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    MAX_CONTENT_LENGTH = 64 * 1024 * 1024
+    COUNTY_NAME = "康乐县"
+    BUREAU_NAME = "康乐县民政局"
+    PAGE_SIZE = 50
+
+
+def _read_or_create_key(instance_path: Path, name: str) -> str:
+    """A random key kept in a file of the instance folder, created on first use."""
+    path = instance_path / name
+    if path.exists():
+        return path.read_text(encoding="ascii").strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(key + "\n")
+    return key
+
+
+def instance_path_from_env() -> Path:
+    configured = os.environ.get("RELIEFSVC_INSTANCE_PATH")
+    return Path(configured).resolve() if configured else PROJECT_ROOT / "instance"
+
+
+def load(app, config_override: dict | None = None) -> None:
+    """Fill ``app.config`` in order: defaults, instance/config.py, environment, override."""
+    app.config.from_object(Defaults)
+    instance_path = Path(app.instance_path)
+    instance_path.mkdir(parents=True, exist_ok=True)
+    app.config.from_pyfile(str(instance_path / "config.py"), silent=True)
+
+    if os.environ.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    if os.environ.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
+    if os.environ.get("RELIEFSVC_ENV"):
+        app.config["ENV_NAME"] = os.environ["RELIEFSVC_ENV"]
+    if config_override:
+        app.config.update(config_override)
+
+    uri = app.config.get("SQLALCHEMY_DATABASE_URI")
+    if not uri:
+        uri = f"sqlite:///{instance_path / 'reliefsvc.sqlite'}"
+    if uri.startswith(("postgres://", "postgresql://")):
+        # psycopg 3 is the driver we ship; plain URLs from operators mean it.
+        uri = "postgresql+psycopg://" + uri.split("://", 1)[1]
+    app.config["SQLALCHEMY_DATABASE_URI"] = uri
+
+    production = app.config["ENV_NAME"] == "production"
+    if app.config["SECRET_KEY"] in INSECURE_SECRET_KEYS:
+        if production:
+            raise RuntimeError(
+                "生产环境不能使用默认密钥：请在 instance/config.py 或环境变量 SECRET_KEY 中设置。"
+                " / Refusing to start in production with a default SECRET_KEY."
+            )
+        app.config["SECRET_KEY"] = _read_or_create_key(instance_path, "secret_key")
+    if production:
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+
+    # The audit HMAC key lives beside the database, never inside it: whoever can
+    # rewrite the table cannot forge the row MACs without this file.
+    if not app.config.get("AUDIT_HMAC_KEY"):
+        app.config["AUDIT_HMAC_KEY"] = _read_or_create_key(instance_path, "audit_hmac_key")
+    app.config.setdefault("EVIDENCE_PATH", str(instance_path / "evidence"))

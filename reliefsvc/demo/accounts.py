@@ -1,0 +1,29 @@
+"""One login per role, and the organisations they belong to."""
+
+from reliefsvc.demo import DEMO_PASSWORD
+from reliefsvc.security import service
+from reliefsvc.security.models import OrgKind, Role
+
+BUREAU = "康乐县民政局"
+EVALUATION_BODY = "临夏州诚信社会工作评估中心"
+#: The sound provider; the providers step of a later issue adds the others.
+PROVIDER = "康乐县同心社会工作服务中心"
+
+LOGINS = [
+    ("admin", Role.ADMIN, "马建国", BUREAU),
+    ("officer", Role.OFFICER, "王秀兰", BUREAU),
+    ("evaluator", Role.EVALUATOR, "李明", EVALUATION_BODY),
+    ("manager", Role.PROVIDER_MANAGER, "张红梅", PROVIDER),
+    ("worker", Role.PROVIDER_WORKER, "马小军", PROVIDER),
+    ("inspector", Role.INSPECTOR, "赵德胜", BUREAU),
+]
+
+ORG_KINDS = {BUREAU: OrgKind.BUREAU, EVALUATION_BODY: OrgKind.EVALUATION_BODY, PROVIDER: OrgKind.PROVIDER}
+
+
+def step(ctx):
+    orgs = {name: service.get_or_create_organisation(name, kind) for name, kind in ORG_KINDS.items()}
+    ctx.made["organisations"] = orgs
+    for username, role, full_name, org in LOGINS:
+        service.create_user(username, DEMO_PASSWORD, role, display_name=full_name, organisation=orgs[org])
+        ctx.logins.append((username, DEMO_PASSWORD, role.label))

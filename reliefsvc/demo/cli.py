@@ -1,0 +1,37 @@
+import sys
+
+import click
+from flask.cli import with_appcontext
+
+from reliefsvc import audit, demo
+from reliefsvc.extensions import db
+
+
+@click.group("demo")
+def demo_group():
+    """The demo county (康乐县)."""
+
+
+@demo_group.command("load")
+@click.option("--seed", default=demo.DEFAULT_SEED, show_default=True, help="Seed of the random generator.")
+@click.option("--force", is_flag=True, help="Load even though the database already holds data.")
+@click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when the database holds data.")
+@with_appcontext
+def load_command(seed, force, if_empty):
+    """Build Kangle County with one login per role."""
+    if not demo.database_is_empty() and not force:
+        if if_empty:
+            click.echo("demo: the database already holds data; nothing loaded / 数据库已有数据，未加载演示数据")
+            return
+        click.echo("the database already holds data; use --force to add the demo county anyway"
+                   " / 数据库已有数据；如确需加载演示数据请加 --force", err=True)
+        sys.exit(1)
+    audit.set_actor("demo")
+    ctx = demo.load(seed, echo=click.echo)
+    db.session.commit()
+    click.echo("demo logins / 演示账号（用户名 / 密码 / 角色）:")
+    for username, password, role in ctx.logins:
+        click.echo(f"  {username:<12} {password}  {role}")
+
+
+COMMANDS = [demo_group]

@@ -1,0 +1,1 @@
+"""County / township / village, with positions and office seats."""

@@ -1,0 +1,149 @@
+"""What every page shares: the request transaction, locale, formatting, navigation."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+from flask import Flask, current_app, g, has_request_context, render_template, request, session
+from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from reliefsvc.common import formatting
+from reliefsvc.db import sqlite_begin_mode
+from reliefsvc.extensions import db
+from reliefsvc.security.models import Role
+
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    chosen = session.get("locale")
+    if chosen in languages:
+        return chosen
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def current_locale() -> str:
+    """``zh_CN`` or ``en``: the platform's own names for its two languages.
+
+    Babel spells Simplified Chinese ``zh_Hans_CN``, which is also the catalog's folder.
+    """
+    locale = get_locale()
+    return "zh_CN" if locale is None or locale.language == "zh" else "en"
+
+
+def in_locale(error) -> str:
+    """The Chinese or English text of an error that carries both (``zh``, ``en``)."""
+    return error.zh if current_locale() == "zh_CN" else error.en
+
+
+def select_timezone() -> str:
+    return current_app.config["BABEL_DEFAULT_TIMEZONE"]
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: object
+    roles: frozenset
+
+
+#: The navigation bar, by role. A later domain appends its own entries here.
+NAV: list[NavItem] = [
+    NavItem("security.home", _l("Home"), frozenset(Role)),
+    NavItem("regions.tree", _l("Regions"), frozenset(Role)),
+    NavItem("regions.import_file", _l("Import regions"), frozenset({Role.ADMIN})),
+    NavItem("security.users", _l("Users"), frozenset({Role.ADMIN})),
+    NavItem("audit.log", _l("Audit log"), frozenset({Role.ADMIN, Role.INSPECTOR})),
+]
+
+
+def nav_for(user) -> list[NavItem]:
+    if not user.is_authenticated:
+        return []
+    return [item for item in NAV if user.role in item.roles]
+
+
+def blueprints():
+    from reliefsvc import DOMAINS
+
+    for name in DOMAINS:
+        module = importlib.import_module(f"reliefsvc.{name}.views")
+        yield module.bp
+
+
+def init_app(app: Flask) -> None:
+    from reliefsvc import cli
+
+    cli.register(app)
+
+    app.jinja_env.filters["cn_date"] = lambda d: formatting.date_text(d, current_locale(), format_date)
+    app.jinja_env.filters["cn_datetime"] = lambda d: formatting.datetime_text(d, current_locale(), format_datetime)
+    app.jinja_env.filters["money"] = lambda v: formatting.money_text(v, current_locale())
+    app.jinja_env.filters["masked_id"] = formatting.mask_id_number
+
+    @app.context_processor
+    def _globals():
+        return {
+            "nav_items": nav_for(current_user),
+            "current_locale": current_locale(),
+            "languages": app.config["LANGUAGES"],
+            "county_name": app.config["COUNTY_NAME"],
+            "bureau_name": app.config["BUREAU_NAME"],
+            "now_local": formatting.now_local,
+        }
+
+    @app.before_request
+    def _begin_mode():
+        mode = "DEFERRED" if request.method in READ_ONLY_METHODS else "IMMEDIATE"
+        g.sqlite_begin_token = sqlite_begin_mode.set(mode)
+
+    @app.after_request
+    def _commit(response):
+        # One transaction per request: committed here once, or rolled back on error.
+        if response.status_code < 400:
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return response
+
+    @app.teardown_request
+    def _reset(exc):
+        if exc is not None:
+            db.session.rollback()
+        token = g.pop("sqlite_begin_token", None)
+        if token is not None:
+            sqlite_begin_mode.reset(token)
+
+    @app.after_request
+    def _headers(response):
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    for code in (400, 403, 404, 405, 413, 500):
+        app.register_error_handler(code, _error_page)
+
+
+ERROR_TITLES = {
+    400: _l("The request could not be understood"),
+    403: _l("You are not allowed to do this"),
+    404: _l("Page not found"),
+    405: _l("This action is not allowed here"),
+    413: _l("The file is too large"),
+    500: _l("Something went wrong on our side"),
+}
+
+
+def _error_page(error):
+    code = getattr(error, "code", 500) or 500
+    db.session.rollback()
+    return render_template("errors.html", code=code, title=ERROR_TITLES.get(code, ERROR_TITLES[500])), code
