@@ -34,7 +34,8 @@ compile-translations: | $(STAMP)
 run: install
 	$(BIN)/reliefsvc init
 	$(BIN)/reliefsvc demo load --if-empty
-	$(BIN)/reliefsvc serve --port $(PORT)
+	$(BIN)/reliefsvc demo logins
+	$(BIN)/reliefsvc run --host 127.0.0.1 --port $(PORT)
 
 test: install-test
 	$(BIN)/ruff check .

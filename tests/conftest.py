@@ -151,3 +151,18 @@ def run_cli(app):
 
 def count(model) -> int:
     return _db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def pytest_configure(config):
+    """Compile the message catalogs when a .po is newer than its .mo (plain ``pytest`` runs)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    root = Path(__file__).resolve().parent.parent / "reliefsvc" / "translations"
+    for po in root.glob("*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            with po.open("rb") as fh:
+                catalog = read_po(fh)
+            with mo.open("wb") as fh:
+                write_mo(fh, catalog)

@@ -29,9 +29,30 @@ def load_command(seed, force, if_empty):
     audit.set_actor("demo")
     ctx = demo.load(seed, echo=click.echo)
     db.session.commit()
+    _print_logins()
+
+
+def _print_logins():
+    from reliefsvc.demo.accounts import LOGINS
+
     click.echo("demo logins / 演示账号（用户名 / 密码 / 角色）:")
-    for username, password, role in ctx.logins:
-        click.echo(f"  {username:<12} {password}  {role}")
+    for username, role, full_name, _org in LOGINS:
+        click.echo(f"  {username:<10} {demo.DEMO_PASSWORD}  {role.value:<17} {role.label}（{full_name}）")
+
+
+@demo_group.command("logins")
+@with_appcontext
+def logins_command():
+    """Print the demo logins, if the demo county is loaded."""
+    from reliefsvc.demo.accounts import LOGINS
+    from reliefsvc.security.models import User
+    import sqlalchemy as sa
+
+    names = [username for username, *_ in LOGINS]
+    if db.session.scalar(sa.select(sa.func.count()).select_from(User).where(User.username.in_(names))) == 0:
+        click.echo("no demo accounts in this database / 本数据库没有演示账号")
+        return
+    _print_logins()
 
 
 COMMANDS = [demo_group]
