@@ -17,7 +17,7 @@ INSECURE_SECRET_KEYS = {"", "dev", "change-me", "secret"}
 
 
 class Defaults:
-    SECRET_KEY = "dev"
+    SECRET_KEY = "dev"  # noqa: S105 — a placeholder: replaced by a generated key, refused in production
     ENV_NAME = "development"  #: "production" makes the app refuse insecure settings
     SQLALCHEMY_DATABASE_URI: str | None = None  #: default: SQLite file in the instance folder
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}

@@ -5,8 +5,8 @@ from flask_bootstrap import Bootstrap5
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from flask_wtf import CSRFProtect
 from flask_sqlalchemy.session import Session as _FlaskSession
+from flask_wtf import CSRFProtect
 
 from reliefsvc.db import Base
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 
 from reliefsvc import create_app
 from reliefsvc.extensions import db as _db
@@ -59,9 +60,13 @@ def app(tmp_path_factory, database_url):
         "WTF_CSRF_ENABLED": False,
         "SECRET_KEY": "test-secret-key-not-for-production",
         "SERVER_NAME": "localhost",
+        # Cheap hashes: hundreds of accounts are made by the role matrix.
+        "ARGON2_PARAMETERS": {"time_cost": 1, "memory_cost": 1024, "parallelism": 1},
     })
     reset_database(app)
-    return app
+    yield app
+    with app.app_context():
+        _db.engine.dispose()
 
 
 @pytest.fixture(autouse=True)
@@ -84,8 +89,25 @@ def db(request, app):
             conn.close()
 
 
+class CommittingClient(FlaskClient):
+    """A test client for which what the test made before a request is committed data.
+
+    The test and the requests share one session (and one outer transaction that is rolled
+    back at the end); a request that fails rolls back to the last commit, so the test's
+    own setup is committed first, exactly as it would be in production.
+    """
+
+    def open(self, *args, **kwargs):
+        _db.session.commit()
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            _db.session.expire_all()
+
+
 @pytest.fixture
 def client(app):
+    app.test_client_class = CommittingClient
     return app.test_client()
 
 
@@ -166,3 +188,32 @@ def pytest_configure(config):
                 catalog = read_po(fh)
             with mo.open("wb") as fh:
                 write_mo(fh, catalog)
+
+
+@pytest.fixture
+def scratch_database(tmp_path, database_url):
+    """An empty, migrated database of the suite's kind for tests that need several processes.
+
+    Returns (DATABASE_URL, instance folder). SQLite: a file in tmp_path; PostgreSQL: a
+    database named after the test database with ``_scratch``, dropped and created anew.
+    """
+    import subprocess
+    import sys
+
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    url = sa.engine.make_url(database_url)
+    if url.get_backend_name() == "postgresql":
+        scratch = url.set(database=f"{url.database}_scratch")
+        admin = sa.create_engine(url.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{scratch.database}" WITH (FORCE)')
+            conn.exec_driver_sql(f'CREATE DATABASE "{scratch.database}"')
+        admin.dispose()
+        scratch_url = scratch.render_as_string(hide_password=False)
+    else:
+        scratch_url = f"sqlite:///{instance / 'scratch.sqlite'}"
+    env = {**os.environ, "DATABASE_URL": scratch_url, "RELIEFSVC_INSTANCE_PATH": str(instance)}
+    subprocess.run([sys.executable, "-m", "reliefsvc", "init"], env=env, check=True,
+                   capture_output=True, timeout=120)
+    return scratch_url, instance

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-
 from zoneinfo import ZoneInfo
 
 FEN = Decimal("0.01")

@@ -16,7 +16,7 @@ from reliefsvc.extensions import db
 
 DEFAULT_SEED = 20261127
 #: Every demo login has this password; it is printed by ``demo load`` and ``make run``.
-DEMO_PASSWORD = "Kangle@2026demo"
+DEMO_PASSWORD = "Kangle@2026demo"  # noqa: S105 — public by design: the demo county only
 
 
 @dataclass

@@ -27,7 +27,7 @@ def load_command(seed, force, if_empty):
                    " / 数据库已有数据；如确需加载演示数据请加 --force", err=True)
         sys.exit(1)
     audit.set_actor("demo")
-    ctx = demo.load(seed, echo=click.echo)
+    demo.load(seed, echo=click.echo)
     db.session.commit()
     _print_logins()
 
@@ -44,9 +44,10 @@ def _print_logins():
 @with_appcontext
 def logins_command():
     """Print the demo logins, if the demo county is loaded."""
+    import sqlalchemy as sa
+
     from reliefsvc.demo.accounts import LOGINS
     from reliefsvc.security.models import User
-    import sqlalchemy as sa
 
     names = [username for username, *_ in LOGINS]
     if db.session.scalar(sa.select(sa.func.count()).select_from(User).where(User.username.in_(names))) == 0:

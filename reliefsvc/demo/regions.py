@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import math
 
-from reliefsvc.regions.models import Level, Region
 from reliefsvc.extensions import db
+from reliefsvc.regions.models import Level, Region
 
 COUNTY_CODE = "622922"
 COUNTY = ("康乐县", 35.3720, 103.7090)

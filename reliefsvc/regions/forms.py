@@ -2,8 +2,9 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, SelectField, SubmitField
+from wtforms.fields.choices import SelectChoice
 
-ENCODINGS = [("utf-8", "UTF-8"), ("gb18030", "GB18030 / GBK")]
+ENCODINGS = [SelectChoice("utf-8", "UTF-8"), SelectChoice("gb18030", "GB18030 / GBK")]
 
 
 class ImportForm(FlaskForm):

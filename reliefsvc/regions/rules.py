@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import re
 
-from reliefsvc.common.tabular import Column, FieldError, Row, RowError, parse_choice, parse_float_range
+from reliefsvc.common.tabular import (
+    Column,
+    FieldError,
+    Row,
+    RowError,
+    parse_choice,
+    parse_float_range,
+)
 
 LEVEL_CHOICES = {"county": "县", "township": "乡镇", "village": "村"}
 LEVEL_RANK = {"county": 0, "township": 1, "village": 2}

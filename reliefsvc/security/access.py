@@ -47,7 +47,7 @@ def url_object(param: str, model: type, as_: str, parent: tuple[str, str] | None
     URL_OBJECTS[param] = UrlObject(param, model, as_, parent)
 
 
-def _load_url_objects(view_args: dict, user) -> dict:
+def load_url_objects(view_args: dict, user) -> dict:
     kwargs = {}
     for name, value in view_args.items():
         spec = URL_OBJECTS.get(name)
@@ -80,7 +80,7 @@ def restrict_access(*roles: Role):
                 return login_manager.unauthorized()
             if allowed and current_user.role not in allowed:
                 abort(403)
-            return view(**_load_url_objects(view_args, current_user))
+            return view(**load_url_objects(view_args, current_user))
 
         wrapper.access_rule = ("restricted", allowed)
         return wrapper

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
+from wtforms.fields.choices import SelectChoice
 
 from reliefsvc import audit
 from reliefsvc.extensions import db, login_manager
@@ -104,7 +114,7 @@ def users():
 def create_user():
     form = UserCreateForm()
     orgs = service.list_organisations()
-    form.organisation_id.choices = [(o.id, f"{o.name}（{o.kind.label}）") for o in orgs]
+    form.organisation_id.choices = [SelectChoice(o.id, f"{o.name}（{o.kind.label}）") for o in orgs]
     if form.validate_on_submit():
         try:
             user = service.create_user(

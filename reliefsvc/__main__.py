@@ -1,0 +1,5 @@
+"""``python -m reliefsvc`` is the ``reliefsvc`` console script."""
+
+from reliefsvc.cli import main
+
+main()

@@ -1,0 +1,41 @@
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+
+from reliefsvc.common import formatting
+
+
+@pytest.mark.parametrize("value,text", [
+    (Decimal("1234.5"), "1,234.50 元"),
+    (Decimal("0.005"), "0.01 元"),
+    (Decimal("0.004"), "0.00 元"),
+    (1000000, "1,000,000.00 元"),
+    (Decimal("-12.345"), "-12.35 元"),
+])
+def test_money_is_yuan_with_two_decimals_rounded_half_up(value, text):
+    assert formatting.money_text(value, "zh_CN") == text
+
+
+def test_money_in_english():
+    assert formatting.money_text(Decimal("5"), "en") == "CNY 5.00"
+
+
+def test_dates_as_a_county_office_writes_them(app):
+    from flask_babel import format_date, format_datetime
+
+    with app.test_request_context():
+        assert formatting.date_text(date(2026, 3, 5), "zh_CN", format_date) == "2026年3月5日"
+        assert formatting.date_text(date(2026, 3, 5), "en", format_date) == "2026-03-05"
+        # 16:30 UTC is half past midnight the next day in Asia/Shanghai
+        moment = datetime(2026, 3, 5, 16, 30, tzinfo=UTC)
+        assert formatting.datetime_text(moment, "zh_CN", format_datetime) == "2026年3月6日 00:30"
+
+
+@pytest.mark.parametrize("value,masked", [
+    ("62292219800101123X", "622922********123X"),
+    ("", ""),
+    ("1234", "****"),
+])
+def test_id_numbers_are_masked(value, masked):
+    assert formatting.mask_id_number(value) == masked

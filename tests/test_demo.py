@@ -1,0 +1,58 @@
+import sqlalchemy as sa
+
+from reliefsvc.regions.models import Level, Region
+from reliefsvc.security.models import Role, User
+from tests.conftest import count
+
+
+def test_demo_builds_kangle_county_with_a_login_per_role(run_cli, db):
+    result = run_cli("demo", "load")
+    assert result.exit_code == 0, result.output
+    county = db.session.scalar(sa.select(Region).where(Region.level == Level.COUNTY))
+    assert county.name == "康乐县" and county.code == "622922"
+    assert count(Region) > 150
+    townships = db.session.scalars(sa.select(Region).where(Region.level == Level.TOWNSHIP)).all()
+    assert len(townships) == 15 and "附城镇" in {t.name for t in townships}
+    for village in db.session.scalars(sa.select(Region).where(Region.level == Level.VILLAGE)):
+        # within ~10 km of its township seat, inside the county's box
+        assert abs(village.lat - village.parent.lat) < 0.1 and abs(village.lon - village.parent.lon) < 0.1
+        assert 35.0 < village.lat < 35.6 and 103.4 < village.lon < 104.0
+    assert {u.role for u in db.session.scalars(sa.select(User))} == set(Role)
+    for role in Role:
+        assert role.value in result.output
+    assert "Kangle@2026demo" in result.output
+
+
+def test_demo_is_deterministic(db):
+    from reliefsvc import demo
+
+    def names():
+        return sorted(db.session.scalars(sa.select(Region.name).where(Region.level == Level.VILLAGE)))
+
+    with db.session.begin_nested() as nested:
+        demo.load(seed=7)
+        first = names()
+        nested.rollback()
+    with db.session.begin_nested() as nested:
+        demo.load(seed=7)
+        assert names() == first
+        nested.rollback()
+
+
+def test_demo_refuses_a_database_with_data(run_cli, create_user):
+    create_user("admin")
+    result = run_cli("demo", "load")
+    assert result.exit_code == 1 and "--force" in result.output
+    result = run_cli("demo", "load", "--if-empty")
+    assert result.exit_code == 0 and "未加载" in result.output
+
+
+def test_every_demo_login_reaches_its_home_page(run_cli, client):
+    run_cli("demo", "load")
+    titles = {"admin": "系统管理", "officer": "采购经办工作台", "evaluator": "考核评估工作台",
+              "manager": "承接主体工作台", "worker": "我的服务工作", "inspector": "纪检监察"}
+    for username, title in titles.items():
+        response = client.post("/login", data={"username": username, "password": "Kangle@2026demo"})
+        assert response.status_code == 302, username
+        assert title in client.get("/").get_data(as_text=True)
+        client.post("/logout")
