@@ -8,7 +8,7 @@ PORT   ?= 5000
 STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 
-.PHONY: run test install install-test translations compile-translations lint clean
+.PHONY: run test install install-test translations compile-translations lint clean migration
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,13 +29,13 @@ install-test: $(TSTAMP) compile-translations
 	@scripts/system-packages.sh test
 
 compile-translations: | $(STAMP)
-	@$(BIN)/pybabel compile -q -d reliefsvc/translations
+	@$(BIN)/pybabel -q compile -d reliefsvc/translations
 
 run: install
 	$(BIN)/reliefsvc init
 	$(BIN)/reliefsvc demo load --if-empty
 	$(BIN)/reliefsvc demo logins
-	$(BIN)/reliefsvc run --host 127.0.0.1 --port $(PORT)
+	$(BIN)/reliefsvc serve --host 127.0.0.1 --port $(PORT)
 
 test: install-test
 	$(BIN)/ruff check .
@@ -43,12 +43,16 @@ test: install-test
 
 # Extract the messages of the code and templates and merge them into the catalogs.
 translations: | $(STAMP)
-	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
 	  --project reliefsvc -o reliefsvc/translations/messages.pot .
-	$(BIN)/pybabel update -q -i reliefsvc/translations/messages.pot -d reliefsvc/translations --no-fuzzy-matching
+	$(BIN)/pybabel -q update -i reliefsvc/translations/messages.pot -d reliefsvc/translations --no-fuzzy-matching
 
 lint: | $(TSTAMP)
 	$(BIN)/ruff check .
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# A new migration from the models: make migration m="what changed"
+migration: | $(STAMP)
+	RELIEFSVC_INSTANCE_PATH=$$(mktemp -d) sh -c '$(BIN)/reliefsvc init >/dev/null && $(BIN)/reliefsvc db migrate -m "$(m)"'

@@ -10,8 +10,8 @@ from reliefsvc import config
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-#: Domain packages, in dependency order; each may have views, cli, jobs and demo.
-DOMAINS = ("security", "audit", "regions")
+#: Domain packages, in dependency order; each may have models, views, cli and jobs.
+DOMAINS = ("security", "audit", "regions", "notifications", "jobs", "evidence")
 
 
 def create_app(config_override: dict | None = None) -> Flask:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import importlib
+import subprocess
 import sys
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from reliefsvc.extensions import db
+from reliefsvc.notifications import service as notifications
 
 
 def _create_app():
@@ -33,6 +35,7 @@ def register(app) -> None:
     from reliefsvc import DOMAINS
 
     app.cli.add_command(init_command)
+    app.cli.add_command(serve_command)
     for name in (*DOMAINS, "demo"):
         try:
             module = importlib.import_module(f"reliefsvc.{name}.cli")
@@ -54,6 +57,29 @@ def init_command():
     click.echo(f"database ready: {db.engine.url.render_as_string(hide_password=True)}")
 
 
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-jobs", is_flag=True, help="Do not start the scheduler process.")
+@with_appcontext
+def serve_command(host, port, no_jobs):
+    """Serve the platform and run the scheduler process (reliefsvc jobs run) beside it."""
+    app = current_app._get_current_object()
+    scheduler = None
+    if not no_jobs:
+        scheduler = subprocess.Popen([sys.executable, "-m", "reliefsvc", "jobs", "run"])
+    click.echo(f"reliefsvc: http://{host}:{port}/  (Ctrl+C to stop / 按 Ctrl+C 停止)")
+    try:
+        app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+    finally:
+        if scheduler is not None:
+            scheduler.terminate()
+            try:
+                scheduler.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                scheduler.kill()
+
+
 def read_input_file(path: str) -> bytes:
     return Path(path).read_bytes()
 
@@ -68,7 +94,7 @@ def finish_import(report, errors_path: str | None, partial: bool) -> None:
             writer.writeheader()
             writer.writerows(e.as_dict() for e in report.errors)
     if report.written and (partial or not report.errors):
-        db.session.commit()
+        notifications.commit()
         click.echo(report.summary())
         return
     db.session.rollback()

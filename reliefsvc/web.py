@@ -13,6 +13,7 @@ from flask_login import current_user
 from reliefsvc.common import formatting
 from reliefsvc.db import sqlite_begin_mode
 from reliefsvc.extensions import db
+from reliefsvc.notifications import service as notifications
 from reliefsvc.security.models import Role
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -62,6 +63,7 @@ NAV: list[NavItem] = [
     NavItem("regions.import_file", _l("Import regions"), frozenset({Role.ADMIN})),
     NavItem("security.users", _l("Users"), frozenset({Role.ADMIN})),
     NavItem("audit.log", _l("Audit log"), frozenset({Role.ADMIN, Role.INSPECTOR})),
+    NavItem("jobs.overview", _l("Scheduled jobs"), frozenset({Role.ADMIN})),
 ]
 
 
@@ -75,7 +77,12 @@ def blueprints():
     from reliefsvc import DOMAINS
 
     for name in DOMAINS:
-        module = importlib.import_module(f"reliefsvc.{name}.views")
+        try:
+            module = importlib.import_module(f"reliefsvc.{name}.views")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"reliefsvc.{name}.views":
+                raise
+            continue
         yield module.bp
 
 
@@ -98,6 +105,8 @@ def init_app(app: Flask) -> None:
             "county_name": app.config["COUNTY_NAME"],
             "bureau_name": app.config["BUREAU_NAME"],
             "now_local": formatting.now_local,
+            "unread_messages": (notifications.unread_count(current_user)
+                                if current_user.is_authenticated else 0),
         }
 
     @app.before_request
@@ -107,9 +116,10 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _commit(response):
-        # One transaction per request: committed here once, or rolled back on error.
+        # One transaction per request: committed here once, or rolled back on error;
+        # the messages it announced are written only after the commit.
         if response.status_code < 400:
-            db.session.commit()
+            notifications.commit()
         else:
             db.session.rollback()
         return response

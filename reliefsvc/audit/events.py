@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, ClassVar
 
+from flask_babel import lazy_gettext as _l
+
 #: event_type -> class, filled as domains import their events
 EVENT_TYPES: dict[str, type[Event]] = {}
 
@@ -39,3 +41,12 @@ class Event:
 def label_for(event_type: str) -> str:
     cls = EVENT_TYPES.get(event_type)
     return str(cls.label) if cls is not None else event_type
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AuditChainVerified(Event):
+    event_type = "audit.verified"
+    label = _l("Audit chain verified")
+    checked: int
+    intact: bool
+    first_problem: int | None

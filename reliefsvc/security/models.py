@@ -94,6 +94,8 @@ class User(UserMixin, TimestampMixin, db.Model):
     )
     #: A deactivated account cannot log in; accounts are never deleted (audit trail).
     is_enabled: Mapped[bool] = mapped_column(default=True)
+    #: For courtesy copies of notifications when SMTP is configured; optional.
+    email: Mapped[str | None] = mapped_column(sa.String(200))
     #: Preferred interface language; empty means the platform default (zh_CN).
     locale: Mapped[str | None] = mapped_column(sa.String(10))
     last_login_at: Mapped[datetime | None]

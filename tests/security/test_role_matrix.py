@@ -28,6 +28,11 @@ MATRIX: dict[str, tuple[str, str, frozenset]] = {
     "regions.import_file": ("GET", "/regions/import", ADMIN),
     "audit.log": ("GET", "/audit/", AUDIT_READERS),
     "audit.verify": ("POST", "/audit/verify", AUDIT_READERS),
+    "notifications.inbox": ("GET", "/notifications/", ALL),
+    "notifications.read": ("POST", "/notifications/{notification_id}/read", ALL),
+    "notifications.read_all": ("POST", "/notifications/read-all", ALL),
+    "jobs.overview": ("GET", "/admin/jobs/", ADMIN),
+    "jobs.run_now": ("POST", "/admin/jobs/evidence.sweep/run", ADMIN),
 }
 
 #: Pages anyone may open.
@@ -50,15 +55,33 @@ def test_the_app_refuses_to_start_with_an_unguarded_endpoint(app):
         check_every_endpoint_guarded(bare)
 
 
+def make_notification(db, user):
+    from reliefsvc.db import utcnow
+    from reliefsvc.notifications.models import Notification
+
+    note = Notification(user=user, kind="test", title="测试消息", created_at=utcnow())
+    db.session.add(note)
+    db.session.flush()
+    return note
+
+
 @pytest.fixture
 def objects(create_user, db):
+    """The objects named in URLs; ``objects(user)`` adds those that belong to ``user``."""
     from reliefsvc.regions.models import Level, Region
 
     county = Region(code="622922", name="康乐县", level=Level.COUNTY)
     db.session.add(county)
     db.session.flush()
     target = create_user(Role.OFFICER, username="target-user")
-    return {"user_id": target.id, "region_id": county.id}
+    shared = {"user_id": target.id, "region_id": county.id,
+              "notification_id": make_notification(db, target).id}
+
+    def for_user(user=None):
+        own = {"notification_id": make_notification(db, user).id} if user is not None else {}
+        return {**shared, **own}
+
+    return for_user
 
 
 def _call(client, method, url):
@@ -71,8 +94,9 @@ CASES = [(endpoint, role) for endpoint in MATRIX for role in Role]
 @pytest.mark.parametrize("endpoint,role", CASES, ids=[f"{e}-{r.value}" for e, r in CASES])
 def test_role_matrix(endpoint, role, client, login, create_user, objects):
     method, template, allowed = MATRIX[endpoint]
-    url = template.format(**objects)
-    login(create_user(role))
+    user = create_user(role)
+    url = template.format(**objects(user))
+    login(user)
     response = _call(client, method, url)
     if role in allowed:
         assert response.status_code in (200, 302), response.status_code
@@ -85,7 +109,7 @@ def test_role_matrix(endpoint, role, client, login, create_user, objects):
 @pytest.mark.parametrize("endpoint", list(MATRIX))
 def test_anonymous_is_sent_to_login(endpoint, client, objects):
     method, template, _ = MATRIX[endpoint]
-    response = _call(client, method, template.format(**objects))
+    response = _call(client, method, template.format(**objects()))
     assert response.status_code == 302
     assert "/login" in response.headers["Location"]
 
@@ -103,6 +127,17 @@ def test_unknown_objects_are_404(client, login, create_user):
     login(create_user(Role.ADMIN))
     assert client.get("/regions/999999").status_code == 404
     assert client.post("/users/999999/enabled").status_code == 404
+    assert client.post("/notifications/999999/read").status_code == 404
+    assert client.post("/admin/jobs/no.such.job/run").status_code == 404
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_another_users_messages_are_404(role, client, login, create_user, objects):
+    """Messages belong to one person: everyone else gets a 404, admins included."""
+    user = create_user(role)
+    login(user)
+    someone_else = objects()["notification_id"]
+    assert client.post(f"/notifications/{someone_else}/read").status_code == 404
 
 
 def test_objects_of_another_organisation_are_hidden(app, create_user, create_org):

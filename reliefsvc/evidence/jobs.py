@@ -1,0 +1,21 @@
+"""Clearing what crashed uploads left in the evidence store's temporary folder."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+
+from reliefsvc.evidence import get_storage
+from reliefsvc.jobs.registry import JobSpec
+
+
+def sweep_temporaries(period: str, now: datetime) -> str:
+    removed = get_storage().sweep_temporaries(older_than=timedelta(days=1))
+    return f"{removed} temporary files removed"
+
+
+JOBS = [
+    JobSpec("evidence.sweep", sweep_temporaries, "daily", {"hour": 3, "minute": 15},
+            _l("Remove the temporary files of interrupted evidence uploads")),
+]

@@ -1,0 +1,1 @@
+"""The message centre: in-app notifications per user, optional e-mail."""
