@@ -38,6 +38,21 @@ class Event:
         return dataclasses.asdict(self)
 
 
+#: object_type -> its name on pages; each domain adds its own with ``OBJECT_LABELS[...] = _l(...)``
+OBJECT_LABELS: dict[str, Any] = {
+    "user": _l("Account"),
+    "organisation": _l("Organisation"),
+    "region": _l("Region"),
+}
+
+
+def object_label(object_type: str | None) -> str:
+    if not object_type:
+        return ""
+    label = OBJECT_LABELS.get(object_type)
+    return str(label) if label is not None else object_type
+
+
 def label_for(event_type: str) -> str:
     cls = EVENT_TYPES.get(event_type)
     return str(cls.label) if cls is not None else event_type
@@ -50,3 +65,12 @@ class AuditChainVerified(Event):
     checked: int
     intact: bool
     first_problem: int | None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DemoLoaded(Event):
+    event_type = "demo.loaded"
+    label = _l("Demo county loaded")
+    seed: int
+    regions: int
+    accounts: int

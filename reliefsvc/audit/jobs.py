@@ -35,8 +35,8 @@ def verify_chain(period: str, now: datetime) -> str:
         notifications.notify_roles(
             (Role.ADMIN, Role.INSPECTOR), "audit.damaged",
             f"审计日志校验未通过：第 {problem.seq} 条", problem.detail_zh, link="/audit/")
-        return f"damaged at entry {problem.seq}: {problem.detail_en}"
-    return f"{checked} entries intact"
+        return f"第 {problem.seq} 条起损坏：{problem.detail_zh} / damaged at entry {problem.seq}"
+    return f"审计日志完好，共 {checked} 条 / {checked} entries intact"
 
 
 JOBS = [

@@ -59,7 +59,8 @@ def record(event: Event, *, actor=None) -> AuditEntry:
     ).first()
     prev_hash = rules.row_hash(rules.ChainRow(*last)) if last else rules.GENESIS_HASH
     if actor is not None:
-        actor_id, actor_name, remote_addr = actor.id, actor.username, None
+        actor_id, actor_name = actor.id, actor.username
+        remote_addr = request.remote_addr if has_request_context() else None
     else:
         actor_id, actor_name, remote_addr = _actor()
     row = rules.ChainRow(

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, render_template, request
 
 from reliefsvc.audit import service
-from reliefsvc.audit.events import EVENT_TYPES, label_for
+from reliefsvc.audit.events import EVENT_TYPES, label_for, object_label
 from reliefsvc.audit.models import AuditEntry
 from reliefsvc.extensions import db
 from reliefsvc.security.access import restrict_access
@@ -49,7 +49,7 @@ def log():
     page = db.paginate(query.order_by(AuditEntry.seq.desc()),
                        per_page=current_app.config["PAGE_SIZE"], error_out=False)
     return render_template(
-        "audit/log.html", page=page, args=args, label_for=label_for, json=json,
+        "audit/log.html", page=page, args=args, label_for=label_for, object_label=object_label, json=json,
         event_types=sorted(EVENT_TYPES), verify_form=ConfirmForm(),
     )
 

@@ -43,9 +43,14 @@ def database_is_empty() -> bool:
 
 def load(seed: int = DEFAULT_SEED, echo=lambda _msg: None) -> DemoContext:
     """Run every step in order inside the caller's transaction."""
+    from reliefsvc import audit
+    from reliefsvc.audit.events import DemoLoaded
+
     ctx = DemoContext(rng=random.Random(seed))
     for name, step in _steps():
         step(ctx)
         db.session.flush()
         echo(f"demo: {name} done")
+    audit.record(DemoLoaded(seed=seed, regions=1 + len(ctx.made["townships"]) + len(ctx.made["villages"]),
+                            accounts=len(ctx.logins)))
     return ctx

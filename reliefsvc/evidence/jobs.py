@@ -12,7 +12,7 @@ from reliefsvc.jobs.registry import JobSpec
 
 def sweep_temporaries(period: str, now: datetime) -> str:
     removed = get_storage().sweep_temporaries(older_than=timedelta(days=1))
-    return f"{removed} temporary files removed"
+    return f"清理临时文件 {removed} 个 / {removed} temporary files removed"
 
 
 JOBS = [

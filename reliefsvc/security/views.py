@@ -62,7 +62,12 @@ def login():
         if user is None:
             flash(_("Wrong username or password, or the account is disabled."), "danger")
         else:
+            locale = session.get("locale")
             session.clear()  # a fresh session on login: no fixation
+            if locale:
+                session["locale"] = locale
+                if not user.locale:
+                    service.set_locale(user, locale)
             login_user(user)
             return redirect(_safe_next(request.args.get("next")) or url_for("security.home"))
     return render_template("security/login.html", form=form)
@@ -72,8 +77,11 @@ def login():
 @restrict_access()
 def logout():
     audit.record(events.LoggedOut(user_id=current_user.id))
+    locale = current_user.locale or session.get("locale")
     logout_user()
     session.clear()
+    if locale:
+        session["locale"] = locale
     flash(_("You have logged out."), "info")
     return redirect(url_for("security.login"))
 

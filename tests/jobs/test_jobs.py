@@ -110,7 +110,7 @@ def test_audit_job_anchors_the_head_and_alerts_on_damage(db, app, create_user, r
         conn.exec_driver_sql("ALTER TABLE audit_entry DISABLE TRIGGER audit_entry_no_change")
     conn.exec_driver_sql("UPDATE audit_entry SET actor_name = 'forged' WHERE seq = 1")
     result = service.run_job(all_jobs()["audit.verify"], period="2026-11-28")
-    assert result.summary.startswith("damaged at entry 1")
+    assert result.summary.startswith("第 1 条起损坏") and "damaged at entry 1" in result.summary
     note = db.session.scalar(sa.select(Notification).where(Notification.user_id == inspector.id))
     assert "第 1 条" in note.title
 

@@ -82,3 +82,26 @@ def test_language_choice_is_kept_on_the_account(client, create_user, login, db):
     db.session.refresh(user)
     assert user.locale == "en"
     assert "Log out" in client.get("/").get_data(as_text=True)
+
+
+def test_language_chosen_before_login_survives_login_and_logout(client, create_user, db):
+    user = create_user(Role.OFFICER, username="li")
+    client.post("/locale", data={"locale": "en"})
+    client.post("/login", data={"username": "li", "password": TEST_PASSWORD})
+    assert "Log out" in client.get("/").get_data(as_text=True)
+    db.session.refresh(user)
+    assert user.locale == "en"
+    client.post("/logout")
+    assert "Log in" in client.get("/login").get_data(as_text=True)
+
+
+def test_login_is_audited_with_the_address(client, create_user, db):
+    import sqlalchemy as sa
+
+    from reliefsvc.audit.models import AuditEntry
+
+    create_user(Role.OFFICER, username="li")
+    client.post("/login", data={"username": "li", "password": TEST_PASSWORD},
+                environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.event_type == "user.logged_in"))
+    assert (entry.actor_name, entry.remote_addr) == ("li", "10.1.2.3")

@@ -1,0 +1,181 @@
+"""Each demo login's path through the browser: log in, see one's own workbench, log out.
+
+The expected titles and menus are written out here on purpose, not read from ``NAV``:
+a change to who sees what must show up as a change to this file.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from reliefsvc.demo import DEMO_PASSWORD
+
+pytestmark = [pytest.mark.e2e, pytest.mark.no_db_rollback]
+
+HOME = ("security.home", "首页")
+REGIONS = ("regions.tree", "区划")
+IMPORT_REGIONS = ("regions.import_file", "导入区划")
+USERS = ("security.users", "用户管理")
+AUDIT_LOG = ("audit.log", "审计日志")
+SCHEDULED_JOBS = ("jobs.overview", "定时任务")
+
+#: username → (full name, role as shown in the header, home-page title, menu entries in order)
+DEMO_LOGINS = {
+    "admin": ("马建国", "系统管理员", "系统管理", [HOME, REGIONS, IMPORT_REGIONS, USERS, AUDIT_LOG,
+                                           SCHEDULED_JOBS]),
+    "officer": ("王秀兰", "采购经办人员", "采购经办工作台", [HOME, REGIONS]),
+    "evaluator": ("李明", "考核评估人员", "考核评估工作台", [HOME, REGIONS]),
+    "manager": ("张红梅", "承接主体负责人", "承接主体工作台", [HOME, REGIONS]),
+    "worker": ("马小军", "承接主体服务人员", "我的服务工作", [HOME, REGIONS]),
+    "inspector": ("赵德胜", "纪检监察人员", "纪检监察", [HOME, REGIONS, AUDIT_LOG]),
+}
+
+
+#: Latin words a Chinese page may show: the name of the other language on its switch button.
+LATIN_ALLOWED = {"English"}
+
+
+def untranslated_words(page: Page) -> list[str]:
+    """Latin words in the visible text and title: English that the catalog did not translate."""
+    text = page.locator("body").inner_text() + " " + page.title()
+    return sorted(set(re.findall(r"[A-Za-z]{2,}", text)) - LATIN_ALLOWED)
+
+
+def log_in(page: Page, username: str, password: str = DEMO_PASSWORD) -> None:
+    """Fill the Chinese login form as a person would and wait for the home page."""
+    page.goto("/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_test_id("home-title")).to_be_visible()
+
+
+def menu_entries(page: Page) -> list[tuple[str, str]]:
+    return [tuple(entry) for entry in page.get_by_test_id("nav").locator("a").evaluate_all(
+        "links => links.map(a => [a.dataset.endpoint, a.textContent.trim()])"
+    )]
+
+
+@pytest.mark.parametrize("username", list(DEMO_LOGINS))
+def test_each_role_logs_in_sees_its_own_workbench_and_logs_out(page, artifacts, live_server, username):
+    full_name, role_label, title, expected_menu = DEMO_LOGINS[username]
+
+    page.goto("/login")
+    expect(page).to_have_title(re.compile("^登录"))
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(page.get_by_role("heading", level=1)).to_have_text("康乐县民政局 · 登录")
+    assert untranslated_words(page) == []
+
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+
+    expect(page).to_have_url(f"{live_server}/")
+    expect(page.get_by_test_id("home-title")).to_have_text(title)
+    expect(page.get_by_test_id("whoami")).to_have_text(f"{full_name} · {role_label}")
+    page.screenshot(path=artifacts / f"home-{username}.png", full_page=True)
+    assert menu_entries(page) == expected_menu
+    assert untranslated_words(page) == []
+
+    page.get_by_role("button", name="退出").click()
+    expect(page).to_have_url(f"{live_server}/login")
+    expect(page.get_by_role("alert")).to_have_text("您已退出登录。")
+    expect(page.get_by_role("button", name="登录")).to_be_visible()
+    # The session is really over: the home page sends us back to the login form.
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/login\b"))
+
+
+def test_a_provider_worker_sees_neither_user_management_nor_the_audit_log(page):
+    log_in(page, "worker")
+    body = page.locator("body")
+    expect(body).not_to_contain_text("用户管理")
+    expect(body).not_to_contain_text("审计日志")
+    expect(page.locator("a[data-endpoint='security.users'], a[data-endpoint='audit.log']")).to_have_count(0)
+
+
+def test_wrong_password_keeps_the_person_on_the_login_page(page, live_server):
+    page.goto("/login")
+    page.get_by_label("用户名").fill("officer")
+    page.get_by_label("密码").fill("not-the-password")
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("alert")).to_have_text("用户名或密码错误，或账号已停用。")
+    expect(page).to_have_url(f"{live_server}/login")
+
+
+def test_the_language_switches_to_english_and_back(page, artifacts):
+    page.goto("/login")
+    page.screenshot(path=artifacts / "login.png", full_page=True)
+    switch = page.get_by_test_id("locale-switch")
+
+    switch.get_by_role("button", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("button", name="Log in")).to_be_visible()
+    expect(page.get_by_label("Username")).to_be_visible()
+    page.screenshot(path=artifacts / "login-en.png", full_page=True)
+    switch.get_by_role("button", name="中文").click()
+    expect(page.get_by_role("button", name="登录")).to_be_visible()
+
+    # The evaluator's choice is stored with the account, so this test puts it back.
+    log_in(page, "evaluator")
+    switch.get_by_role("button", name="English").click()
+    expect(page.get_by_test_id("home-title")).to_have_text("Evaluator workbench")
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    expect(page.get_by_test_id("nav")).to_contain_text("Home")
+    switch.get_by_role("button", name="中文").click()
+    expect(page.get_by_test_id("home-title")).to_have_text("考核评估工作台")
+    expect(page.get_by_role("button", name="退出")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+
+
+def test_on_a_phone_the_menu_opens_from_the_toggler_without_sideways_scrolling(phone_page, artifacts):
+    page = phone_page
+    log_in(page, "worker")
+
+    nav = page.get_by_test_id("nav")
+    expect(nav).to_be_hidden()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.screenshot(path=artifacts / "home-worker-360.png", full_page=True)
+
+    page.get_by_role("button", name="菜单").click()
+    expect(nav).to_be_visible()
+    expect(page.locator("#main-nav")).to_have_class(re.compile(r"\bshow\b"))
+    assert menu_entries(page) == [HOME, REGIONS]
+    expect(page.get_by_role("button", name="退出")).to_be_visible()
+    assert untranslated_words(page) == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.screenshot(path=artifacts / "home-worker-360-menu.png", full_page=True)
+
+
+def test_the_login_page_fits_a_phone(phone_page):
+    phone_page.goto("/login")
+    expect(phone_page.get_by_role("button", name="登录")).to_be_visible()
+    assert phone_page.evaluate("document.documentElement.scrollWidth") <= 360
+
+
+def test_an_inspector_reads_the_audit_log_and_verifies_the_chain(page):
+    log_in(page, "inspector")
+    page.get_by_test_id("nav").get_by_role("link", name="审计日志").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("审计日志")
+
+    # Newest first: the inspector's own login heads the list.
+    rows = page.locator("table tbody tr")
+    expect(rows.first).to_contain_text("inspector")
+    expect(rows.first).to_contain_text("user.logged_in")
+    total = int(re.search(r"共 (\d+) 条", page.get_by_text(re.compile(r"^共 \d+ 条$")).inner_text())[1])
+
+    # The demo created six accounts; each left an entry.
+    page.get_by_label("事件").select_option(label="创建账号")
+    page.get_by_role("button", name="筛选").click()
+    expect(page.get_by_text("共 6 条")).to_be_visible()
+    expect(rows.filter(has_text="创建账号")).to_have_count(6)
+    expect(rows.filter(has_text="demo")).to_have_count(6)
+
+    page.get_by_role("button", name="校验整条哈希链").click()
+    result = page.get_by_test_id("verify-result")
+    expect(result).to_have_text(re.compile(r"^审计日志完好：已校验 \d+ 条。$"))
+    checked = int(re.search(r"已校验 (\d+) 条", result.inner_text())[1])
+    assert checked >= total
