@@ -54,7 +54,16 @@ def init_command():
     from flask_migrate import upgrade
 
     upgrade(directory=current_app.extensions["migrate"].directory)
+    seed_defaults()
+    db.session.commit()
     click.echo(f"database ready: {db.engine.url.render_as_string(hide_password=True)}")
+
+
+def seed_defaults() -> None:
+    """Reference data every installation starts with (only where none exists yet)."""
+    from reliefsvc.providers.service import ensure_default_checklist
+
+    ensure_default_checklist()
 
 
 @click.command("serve")

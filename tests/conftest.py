@@ -84,7 +84,7 @@ def db(request, app):
             yield _db
         finally:
             _db.session.remove()
-            _db.session.configure(bind=None, join_transaction_mode="conservative_savepoint")
+            _db.session.configure(bind=None, join_transaction_mode="conditional_savepoint")
             outer.rollback()
             conn.close()
 

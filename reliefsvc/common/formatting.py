@@ -41,9 +41,9 @@ def money_text(value, locale: str = "zh_CN") -> str:
 
 
 def mask_id_number(value: str | None) -> str:
-    """ID numbers show the issuing region (first six) and the last four only: 622922********123X."""
+    """ID numbers show the first four and the last four characters only: 6229**********123X."""
     if not value:
         return ""
     if len(value) <= 8:
         return "*" * len(value)
-    return value[:6] + "*" * (len(value) - 10) + value[-4:]
+    return value[:4] + "*" * (len(value) - 8) + value[-4:]

@@ -28,9 +28,9 @@ class DemoContext:
 
 
 def _steps():
-    from reliefsvc.demo import accounts, regions
+    from reliefsvc.demo import accounts, providers, regions
 
-    return [("regions", regions.step), ("accounts", accounts.step)]
+    return [("regions", regions.step), ("accounts", accounts.step), ("providers", providers.step)]
 
 
 def database_is_empty() -> bool:

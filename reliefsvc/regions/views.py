@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, flash, render_template
 from flask_babel import gettext as _
 
+from reliefsvc.common.forms import ImportForm
 from reliefsvc.extensions import db
 from reliefsvc.regions import service
-from reliefsvc.regions.forms import ImportForm
 from reliefsvc.regions.models import Region
 from reliefsvc.security.access import restrict_access, url_object
 from reliefsvc.security.models import Role

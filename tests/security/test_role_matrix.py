@@ -14,7 +14,12 @@ from reliefsvc.security.models import Role
 
 ALL = frozenset(Role)
 ADMIN = frozenset({Role.ADMIN})
+OFFICER = frozenset({Role.OFFICER})
 AUDIT_READERS = frozenset({Role.ADMIN, Role.INSPECTOR})
+PROVIDER_EDITORS = frozenset({Role.OFFICER, Role.PROVIDER_MANAGER})
+BUREAU = frozenset({Role.ADMIN, Role.OFFICER, Role.EVALUATOR, Role.INSPECTOR})
+P = "/providers/{provider_id}"
+V = P + "/vettings/{vetting_id}"
 
 #: endpoint -> (method, URL template, roles allowed)
 MATRIX: dict[str, tuple[str, str, frozenset]] = {
@@ -33,6 +38,28 @@ MATRIX: dict[str, tuple[str, str, frozenset]] = {
     "notifications.read_all": ("POST", "/notifications/read-all", ALL),
     "jobs.overview": ("GET", "/admin/jobs/", ADMIN),
     "jobs.run_now": ("POST", "/admin/jobs/evidence.sweep/run", ADMIN),
+    "providers.index": ("GET", "/providers/", ALL),
+    "providers.new": ("GET", "/providers/new", OFFICER),
+    "providers.import_file": ("GET", "/providers/import", frozenset({Role.OFFICER, Role.ADMIN})),
+    "providers.checklist": ("GET", "/providers/checklist", frozenset({Role.OFFICER, Role.ADMIN})),
+    "providers.checklist_save": ("POST", "/providers/checklist/{checklist_item_id}", ADMIN),
+    "providers.show": ("GET", P, ALL),
+    "providers.edit": ("GET", P + "/edit", OFFICER),
+    "providers.staff_new": ("GET", P + "/staff/new", PROVIDER_EDITORS),
+    "providers.import_staff": ("GET", P + "/staff/import", PROVIDER_EDITORS),
+    "providers.staff_left": ("POST", P + "/staff/{staff_id}/left", PROVIDER_EDITORS),
+    "providers.reveal": ("POST", P + "/staff/{staff_id}/reveal", OFFICER),
+    "providers.document_upload": ("POST", P + "/documents", PROVIDER_EDITORS),
+    "providers.document_download": ("GET", P + "/documents/{document_id}", ALL),
+    "providers.relation_new": ("GET", P + "/relations/new", PROVIDER_EDITORS),
+    "providers.relations_find": ("POST", P + "/relations/find", OFFICER),
+    "providers.relation_review": ("POST", P + "/relations/{relation_id}/review", OFFICER),
+    "providers.vetting_open": ("POST", P + "/vettings", OFFICER),
+    "providers.vetting_show": ("GET", V, ALL),
+    "providers.vetting_item": ("POST", V + "/items/{item_id}", OFFICER),
+    "providers.vetting_decide": ("POST", V + "/decide", OFFICER),
+    "providers.vetting_conditions_met": ("POST", V + "/conditions-met", OFFICER),
+    "providers.vetting_pdf": ("GET", V + "/report.pdf", BUREAU | {Role.PROVIDER_MANAGER}),
 }
 
 #: Pages anyone may open.
@@ -65,8 +92,35 @@ def make_notification(db, user):
     return note
 
 
+def provider_objects(db, create_org, officer, org_name: str) -> dict:
+    """A provider of ``org_name`` with one of everything a provider URL can name."""
+    from reliefsvc.demo.providers import minimal_pdf
+    from reliefsvc.providers import rules, service
+    from reliefsvc.providers.models import OrgType
+    from reliefsvc.security.models import OrgKind
+
+    create_org(org_name, OrgKind.PROVIDER)
+    code = str(10000000 + len(org_name) * 7919 + sum(map(ord, org_name)) % 1000)[-8:]
+    provider = service.create_provider(rules.make_uscc("52", "622922", code), org_name, OrgType.SOCIAL_ORG)
+    staff = service.add_staff(provider, id_number=_id_number(code), name="测试人员", role="coordinator")
+    relation = service.declare_relation(provider, staff, "bureau_staff", "某某", "民政局", "配偶")
+    vetting = service.open_vetting(provider, officer)
+    item = vetting.items[0]
+    document = service.add_document(provider, minimal_pdf("doc"), "doc.pdf", officer, item)
+    return {"provider_id": provider.id, "staff_id": staff.id, "relation_id": relation.id,
+            "vetting_id": vetting.id, "item_id": item.id, "document_id": document.id,
+            "checklist_item_id": item.checklist_item_id}
+
+
+def _id_number(seed: str) -> str:
+    from reliefsvc.common.idnumber import check_character
+
+    body = f"622922199001{int(seed) % 28 + 1:02d}{int(seed) % 1000:03d}"
+    return body + check_character(body)
+
+
 @pytest.fixture
-def objects(create_user, db):
+def objects(create_user, create_org, db):
     """The objects named in URLs; ``objects(user)`` adds those that belong to ``user``."""
     from reliefsvc.regions.models import Level, Region
 
@@ -75,7 +129,8 @@ def objects(create_user, db):
     db.session.flush()
     target = create_user(Role.OFFICER, username="target-user")
     shared = {"user_id": target.id, "region_id": county.id,
-              "notification_id": make_notification(db, target).id}
+              "notification_id": make_notification(db, target).id,
+              **provider_objects(db, create_org, target, "测试承接主体甲")}
 
     def for_user(user=None):
         own = {"notification_id": make_notification(db, user).id} if user is not None else {}
@@ -85,7 +140,9 @@ def objects(create_user, db):
 
 
 def _call(client, method, url):
-    return client.get(url) if method == "GET" else client.post(url)
+    response = client.get(url) if method == "GET" else client.post(url)
+    response.close()  # file responses hold the file open until closed
+    return response
 
 
 CASES = [(endpoint, role) for endpoint in MATRIX for role in Role]
@@ -138,6 +195,23 @@ def test_another_users_messages_are_404(role, client, login, create_user, object
     login(user)
     someone_else = objects()["notification_id"]
     assert client.post(f"/notifications/{someone_else}/read").status_code == 404
+
+
+PROVIDER_SCOPED = [e for e, (_m, url, _r) in MATRIX.items() if url.startswith(P)]
+OTHER_CASES = [(e, r) for e in PROVIDER_SCOPED for r in (Role.PROVIDER_MANAGER, Role.PROVIDER_WORKER)]
+
+
+@pytest.mark.parametrize("endpoint,role", OTHER_CASES, ids=[f"{e}-{r.value}" for e, r in OTHER_CASES])
+def test_another_providers_pages_and_files_are_hidden(endpoint, role, client, login, create_user, create_org,
+                                                       objects, db):
+    """A manager or worker of provider B gets 404 (or 403 by role) for everything of provider A."""
+    from reliefsvc.security.models import OrgKind
+
+    other_org = create_org("测试承接主体乙", OrgKind.PROVIDER)
+    login(create_user(role, org=other_org))
+    method, template, allowed = MATRIX[endpoint]
+    response = _call(client, method, template.format(**objects()))
+    assert response.status_code == (404 if role in allowed else 403)
 
 
 def test_objects_of_another_organisation_are_hidden(app, create_user, create_org):

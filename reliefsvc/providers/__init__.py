@@ -1,0 +1,1 @@
+"""Providers (承接主体), their staff rosters, vetting and declared relations."""
