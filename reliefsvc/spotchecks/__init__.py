@@ -1,0 +1,1 @@
+"""Random spot checks (随机抽查): seeded draws, sample sizes, estimates, assignment."""
