@@ -70,7 +70,7 @@ NAV: list[NavItem] = [
 
 
 def nav_for(user) -> list[NavItem]:
-    if not user.is_authenticated:
+    if user is None or not user.is_authenticated:
         return []
     return [item for item in NAV if user.role in item.roles]
 
@@ -108,7 +108,7 @@ def init_app(app: Flask) -> None:
             "bureau_name": app.config["BUREAU_NAME"],
             "now_local": formatting.now_local,
             "unread_messages": (notifications.unread_count(current_user)
-                                if current_user.is_authenticated else 0),
+                                if current_user and current_user.is_authenticated else 0),
         }
 
     @app.before_request
