@@ -11,7 +11,7 @@ from reliefsvc import config
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 #: Domain packages, in dependency order; each may have models, views, cli and jobs.
-DOMAINS = ("security", "audit", "regions", "notifications", "jobs", "evidence", "providers")
+DOMAINS = ("security", "audit", "regions", "notifications", "jobs", "evidence", "providers", "contracts")
 
 
 def create_app(config_override: dict | None = None) -> Flask:

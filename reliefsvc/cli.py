@@ -61,9 +61,11 @@ def init_command():
 
 def seed_defaults() -> None:
     """Reference data every installation starts with (only where none exists yet)."""
+    from reliefsvc.contracts.service import ensure_catalogue
     from reliefsvc.providers.service import ensure_default_checklist
 
     ensure_default_checklist()
+    ensure_catalogue()
 
 
 @click.command("serve")

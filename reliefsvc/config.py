@@ -35,6 +35,7 @@ class Defaults:
     COUNTY_NAME = "康乐县"
     BUREAU_NAME = "康乐县民政局"
     PAGE_SIZE = 50
+    ALERT_DEADLINE_HOURS = {"red": 24, "orange": 72, "yellow": 168}  #: door-to-door check due after an alert (section 十二)
 
 
 def _read_or_create_key(instance_path: Path, name: str) -> str:

@@ -61,6 +61,7 @@ NAV: list[NavItem] = [
     NavItem("security.home", _l("Home"), frozenset(Role)),
     NavItem("providers.index", _l("Providers"), frozenset({Role.OFFICER, Role.EVALUATOR, Role.INSPECTOR, Role.ADMIN})),
     NavItem("providers.index", _l("My organisation"), frozenset({Role.PROVIDER_MANAGER, Role.PROVIDER_WORKER})),
+    NavItem("contracts.index", _l("Contracts"), frozenset(Role)),
     NavItem("regions.tree", _l("Regions"), frozenset(Role)),
     NavItem("regions.import_file", _l("Import regions"), frozenset({Role.ADMIN})),
     NavItem("security.users", _l("Users"), frozenset({Role.ADMIN})),

@@ -28,9 +28,10 @@ class DemoContext:
 
 
 def _steps():
-    from reliefsvc.demo import accounts, providers, regions
+    from reliefsvc.demo import accounts, contracts, providers, regions
 
-    return [("regions", regions.step), ("accounts", accounts.step), ("providers", providers.step)]
+    return [("regions", regions.step), ("accounts", accounts.step), ("providers", providers.step),
+            ("contracts", contracts.step)]
 
 
 def database_is_empty() -> bool:

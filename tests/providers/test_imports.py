@@ -3,8 +3,7 @@
 import sqlalchemy as sa
 
 from reliefsvc.providers.models import Provider, Staff, Vetting
-from tests.conftest import count
-from tests.providers.conftest import make_code, make_id
+from tests.conftest import count, make_code, make_id
 
 HEADER = "uscc,name,org_type,registered_on,legal_rep,phone,address,vetted_on,vetted_by,vetting_valid_until\n"
 

@@ -127,7 +127,7 @@ def test_an_officer_walks_a_vetting_through_the_pages(client, login, create_user
 
 
 def test_staff_id_numbers_are_masked_and_reveals_audited(client, login, create_user, create_provider, db):
-    from tests.providers.conftest import make_id
+    from tests.conftest import make_id
 
     provider = create_provider()
     number = make_id(5)
@@ -144,7 +144,7 @@ def test_staff_id_numbers_are_masked_and_reveals_audited(client, login, create_u
 def test_relations_declared_found_and_reviewed(create_provider, create_user, db):
     provider, officer = create_provider(), create_user("officer")
     officer.display_name = "王秀兰"
-    from tests.providers.conftest import make_id
+    from tests.conftest import make_id
 
     same_name = service.add_staff(provider, id_number=make_id(7), name="王秀兰", role="coordinator")
     service.declare_relation(provider, same_name, "village_committee", "王大山", "韩家山村", "父亲")

@@ -19,6 +19,7 @@ AUDIT_READERS = frozenset({Role.ADMIN, Role.INSPECTOR})
 PROVIDER_EDITORS = frozenset({Role.OFFICER, Role.PROVIDER_MANAGER})
 BUREAU = frozenset({Role.ADMIN, Role.OFFICER, Role.EVALUATOR, Role.INSPECTOR})
 P = "/providers/{provider_id}"
+C = "/contracts/{contract_id}"
 V = P + "/vettings/{vetting_id}"
 
 #: endpoint -> (method, URL template, roles allowed)
@@ -60,6 +61,20 @@ MATRIX: dict[str, tuple[str, str, frozenset]] = {
     "providers.vetting_decide": ("POST", V + "/decide", OFFICER),
     "providers.vetting_conditions_met": ("POST", V + "/conditions-met", OFFICER),
     "providers.vetting_pdf": ("GET", V + "/report.pdf", BUREAU | {Role.PROVIDER_MANAGER}),
+    "contracts.index": ("GET", "/contracts/", ALL),
+    "contracts.new": ("GET", "/contracts/new", OFFICER),
+    "contracts.import_file": ("GET", "/contracts/import", frozenset({Role.OFFICER, Role.ADMIN})),
+    "contracts.catalogue": ("GET", "/contracts/catalogue", BUREAU),
+    "contracts.show": ("GET", C, ALL),
+    "contracts.edit": ("GET", C + "/edit", OFFICER),
+    "contracts.amend": ("GET", C + "/amend", OFFICER),
+    "contracts.obligation_add": ("POST", C + "/obligations", OFFICER),
+    "contracts.target_add": ("POST", C + "/targets", OFFICER),
+    "contracts.target_value": ("POST", C + "/targets/{target_id}/values", frozenset({Role.OFFICER, Role.EVALUATOR})),
+    "contracts.status": ("POST", C + "/status", OFFICER),
+    "contracts.document_upload": ("POST", C + "/documents", OFFICER),
+    "contracts.document_download": ("GET", C + "/documents/{contract_document_id}", ALL),
+    "contracts.progress_export": ("GET", C + "/ledger.xlsx", ALL),
 }
 
 #: Pages anyone may open.
@@ -107,9 +122,23 @@ def provider_objects(db, create_org, officer, org_name: str) -> dict:
     vetting = service.open_vetting(provider, officer)
     item = vetting.items[0]
     document = service.add_document(provider, minimal_pdf("doc"), "doc.pdf", officer, item)
+    from datetime import date
+    from decimal import Decimal
+
+    from reliefsvc.contracts import service as contracts
+
+    contracts.ensure_catalogue()
+    contract = contracts.create_contract(contracts.ContractData(
+        contract_no=f"矩阵-{code}", title="协理服务", provider=provider, purchaser="康乐县民政局",
+        procurement_method="public_tender", amount=Decimal(1000), starts_on=date(2026, 1, 1),
+        ends_on=date(2026, 12, 31), pricing_model="output"))
+    contracts.add_obligation(contract, "home_visit", "month", 10, "records")
+    target = contracts.add_target(contract, "satisfaction", "满意度", "0.9")
+    contract_document = contracts.add_document(contract, "signed_contract", minimal_pdf("c"), "c.pdf", officer)
     return {"provider_id": provider.id, "staff_id": staff.id, "relation_id": relation.id,
             "vetting_id": vetting.id, "item_id": item.id, "document_id": document.id,
-            "checklist_item_id": item.checklist_item_id}
+            "checklist_item_id": item.checklist_item_id, "contract_id": contract.id, "target_id": target.id,
+            "contract_document_id": contract_document.id}
 
 
 def _id_number(seed: str) -> str:
@@ -197,7 +226,7 @@ def test_another_users_messages_are_404(role, client, login, create_user, object
     assert client.post(f"/notifications/{someone_else}/read").status_code == 404
 
 
-PROVIDER_SCOPED = [e for e, (_m, url, _r) in MATRIX.items() if url.startswith(P)]
+PROVIDER_SCOPED = [e for e, (_m, url, _r) in MATRIX.items() if url.startswith((P, C))]
 OTHER_CASES = [(e, r) for e in PROVIDER_SCOPED for r in (Role.PROVIDER_MANAGER, Role.PROVIDER_WORKER)]
 
 

@@ -1,0 +1,1 @@
+"""Contracts, their obligations and performance targets, amendments and progress."""

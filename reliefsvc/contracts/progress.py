@@ -1,0 +1,156 @@
+"""How far a contract is: obligations per period, performance indicators, month by month.
+
+Everything is read from the month counters (``progress_month`` and
+``progress_month_case``), which the service-record operations keep up to date, so a
+contract page costs two small queries whatever the number of records.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from reliefsvc.contracts import rules
+from reliefsvc.contracts.models import Contract, MonthCase, MonthCounter, Obligation, Unit
+from reliefsvc.extensions import db
+
+
+@dataclass(frozen=True)
+class PeriodProgress:
+    key: str
+    delivered: float
+    accepted: int
+    refuted: int
+    target: int
+    light: rules.Light
+    current: bool
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.light.share)
+
+
+@dataclass(frozen=True)
+class ObligationProgress:
+    obligation: Obligation
+    periods: list[PeriodProgress]
+
+    @property
+    def current(self) -> PeriodProgress | None:
+        return next((p for p in self.periods if p.current), None)
+
+
+class Counters:
+    """The counters of one contract, loaded once."""
+
+    def __init__(self, contract: Contract):
+        self.rows: dict[tuple[str, str], MonthCounter] = {
+            (r.service_type_code, r.month): r for r in db.session.scalars(
+                sa.select(MonthCounter).where(MonthCounter.contract_id == contract.id))}
+        self.cases: dict[tuple[str, str], set[int]] = defaultdict(set)
+        for code, month, case_id in db.session.execute(
+                sa.select(MonthCase.service_type_code, MonthCase.month, MonthCase.case_id)
+                .where(MonthCase.contract_id == contract.id, MonthCase.records > 0)):
+            self.cases[(code, month)].add(case_id)
+
+    def total(self, code: str, months: list[str], attr: str) -> int:
+        return sum(getattr(self.rows[(code, m)], attr) for m in months if (code, m) in self.rows)
+
+    def households(self, code: str | None, months: list[str]) -> int:
+        seen: set[int] = set()
+        for (c, m), ids in self.cases.items():
+            if (code is None or c == code) and m in months:
+                seen |= ids
+        return len(seen)
+
+    def all(self, attr: str) -> int:
+        return sum(getattr(r, attr) for r in self.rows.values())
+
+
+def _delivered(counters: Counters, obligation: Obligation, months: list[str]) -> float:
+    code = obligation.service_type_code
+    if obligation.unit is Unit.CASES:
+        return counters.households(code, months)
+    if obligation.unit is Unit.HOURS:
+        return round(counters.total(code, months, "minutes") / 60, 1)
+    return counters.total(code, months, "delivered")
+
+
+def obligation_progress(contract: Contract, on: date, counters: Counters | None = None) -> list[ObligationProgress]:
+    counters = counters or Counters(contract)
+    result = []
+    for obligation in contract.obligations:
+        if obligation.ended_in_version is not None:
+            continue
+        period = obligation.period.value
+        periods = []
+        for key in rules.periods_in_term(period, contract.starts_on, contract.ends_on):
+            months = rules.months_of(period, key)
+            delivered = _delivered(counters, obligation, months)
+            elapsed = rules.elapsed_share(period, key, on, contract.starts_on, contract.ends_on)
+            periods.append(PeriodProgress(
+                key=key, delivered=delivered, accepted=counters.total(obligation.service_type_code, months, "accepted"),
+                refuted=counters.total(obligation.service_type_code, months, "refuted"), target=obligation.target,
+                light=rules.traffic_light(delivered, obligation.target, elapsed),
+                current=rules.period_key(period, on) == key))
+        result.append(ObligationProgress(obligation, periods))
+    return result
+
+
+def monthly_series(contract: Contract, counters: Counters | None = None) -> list[tuple[str, int, int]]:
+    """(month, delivered, accepted) for every month of the term."""
+    counters = counters or Counters(contract)
+    out = []
+    for month in rules.periods_in_term("month", contract.starts_on, contract.ends_on):
+        delivered = sum(r.delivered for (c, m), r in counters.rows.items() if m == month)
+        accepted = sum(r.accepted for (c, m), r in counters.rows.items() if m == month)
+        out.append((month, delivered, accepted))
+    return out
+
+
+def indicator_values(contract: Contract, on: date, counters: Counters | None = None) -> dict[str, Decimal | None]:
+    """The value of each computed indicator of ``rules.INDICATORS`` today."""
+    counters = counters or Counters(contract)
+    delivered, accepted = counters.all("delivered"), counters.all("accepted")
+    rejected, refuted = counters.all("rejected"), counters.all("refuted")
+    reviewed = accepted + rejected
+    progress = obligation_progress(contract, on, counters)
+    got = sum(min(p.delivered, p.target) for o in progress for p in o.periods if p.light.colour != "grey"
+              and not p.current) + sum(min(o.current.delivered, o.current.target) for o in progress if o.current)
+    due = sum(p.target for o in progress for p in o.periods if p.light.colour != "grey" and not p.current) + sum(
+        o.current.target * rules.elapsed_share(o.obligation.period.value, o.current.key, on, contract.starts_on,
+                                               contract.ends_on) for o in progress if o.current)
+    term_days = (contract.ends_on - contract.starts_on).days + 1
+    elapsed_days = min(max((on - contract.starts_on).days + 1, 0), term_days)
+
+    def ratio(a, b, places="0.0001"):
+        return (Decimal(a) / Decimal(b)).quantize(Decimal(places)) if b else None
+
+    return {
+        "obligation_completion": ratio(got, due) if due else None,
+        "accepted_share": ratio(accepted, reviewed),
+        "refuted_share": ratio(refuted, delivered),
+        "households_served": Decimal(counters.households(None, [m for (_c, m) in counters.cases])),
+        "cost_per_record": ratio(contract.amount * Decimal(elapsed_days) / Decimal(term_days), delivered, "0.01"),
+        "service_hours": Decimal(counters.all("minutes")) / 60 if counters.rows else Decimal(0),
+    }
+
+
+def meets(value: Decimal | None, target: Decimal, comparison: str) -> bool | None:
+    if value is None:
+        return None
+    return value >= target if comparison == ">=" else value <= target
+
+
+def next_due(contract: Contract, on: date) -> date | None:
+    """The end of the earliest current period among the active obligations."""
+    ends = []
+    for obligation in contract.obligations:
+        if obligation.ended_in_version is None:
+            key = rules.period_key(obligation.period.value, on)
+            ends.append(min(rules.period_bounds(obligation.period.value, key)[1], contract.ends_on))
+    return min(ends) if ends else None
