@@ -11,7 +11,7 @@ from reliefsvc import config
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 #: Domain packages, in dependency order; each may have models, views, cli and jobs.
-DOMAINS = ("security", "audit", "regions", "notifications", "jobs", "evidence", "providers", "contracts")
+DOMAINS = ("security", "audit", "regions", "notifications", "jobs", "providers", "contracts", "cases", "evidence")
 
 
 def create_app(config_override: dict | None = None) -> Flask:
@@ -41,6 +41,7 @@ def create_app(config_override: dict | None = None) -> Flask:
 
         install_sqlite_discipline(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
 
+    web.import_models()
     web.init_app(app)
     for blueprint in web.blueprints():
         app.register_blueprint(blueprint)

@@ -81,7 +81,10 @@ def serve_command(host, port, no_jobs):
         scheduler = subprocess.Popen([sys.executable, "-m", "reliefsvc", "jobs", "run"])
     click.echo(f"reliefsvc: http://{host}:{port}/  (Ctrl+C to stop / 按 Ctrl+C 停止)")
     try:
-        app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+        # Flask ignores app.run() inside its own CLI; serve with Werkzeug directly.
+        from werkzeug.serving import run_simple
+
+        run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
     finally:
         if scheduler is not None:
             scheduler.terminate()

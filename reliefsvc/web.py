@@ -62,8 +62,13 @@ NAV: list[NavItem] = [
     NavItem("providers.index", _l("Providers"), frozenset({Role.OFFICER, Role.EVALUATOR, Role.INSPECTOR, Role.ADMIN})),
     NavItem("providers.index", _l("My organisation"), frozenset({Role.PROVIDER_MANAGER, Role.PROVIDER_WORKER})),
     NavItem("contracts.index", _l("Contracts"), frozenset(Role)),
+    NavItem("records.new", _l("Record a service"), frozenset({Role.PROVIDER_WORKER, Role.PROVIDER_MANAGER})),
+    NavItem("records.index", _l("Service records"), frozenset(Role)),
+    NavItem("cases.index", _l("Cases"), frozenset(Role)),
+    NavItem("cases.alerts", _l("Monitoring alerts"), frozenset(Role)),
+    NavItem("cases.discoveries", _l("Discovered households"), frozenset({Role.OFFICER})),
+    NavItem("cases.discover", _l("Report a household in need"), frozenset({Role.PROVIDER_MANAGER, Role.PROVIDER_WORKER})),
     NavItem("regions.tree", _l("Regions"), frozenset(Role)),
-    NavItem("regions.import_file", _l("Import regions"), frozenset({Role.ADMIN})),
     NavItem("security.users", _l("Users"), frozenset({Role.ADMIN})),
     NavItem("audit.log", _l("Audit log"), frozenset({Role.ADMIN, Role.INSPECTOR})),
     NavItem("jobs.overview", _l("Scheduled jobs"), frozenset({Role.ADMIN})),
@@ -74,6 +79,18 @@ def nav_for(user) -> list[NavItem]:
     if user is None or not user.is_authenticated:
         return []
     return [item for item in NAV if user.role in item.roles]
+
+
+def import_models() -> None:
+    """Import every domain's models so that the metadata (and migrations) know them all."""
+    from reliefsvc import DOMAINS
+
+    for name in DOMAINS:
+        try:
+            importlib.import_module(f"reliefsvc.{name}.models")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"reliefsvc.{name}.models":
+                raise
 
 
 def blueprints():
@@ -98,6 +115,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["cn_datetime"] = lambda d: formatting.datetime_text(d, current_locale(), format_datetime)
     app.jinja_env.filters["money"] = lambda v: formatting.money_text(v, current_locale())
     app.jinja_env.filters["masked_id"] = formatting.mask_id_number
+    app.jinja_env.filters["num"] = formatting.plain_number
 
     @app.context_processor
     def _globals():

@@ -14,6 +14,8 @@ fc-list 2>/dev/null | grep -i "wqy-microhei" >/dev/null || want+=(fonts-wqy-micr
 ldconfig -p 2>/dev/null | grep "libharfbuzz-subset.so" >/dev/null || want+=(libharfbuzz-subset0)
 if [ "${1:-}" = "test" ]; then
   [ -x /usr/bin/chromium ] || want+=(chromium)
+  # Chinese date pickers and file buttons in the browser tests' screenshots, as users see them
+  [ -d /usr/lib/chromium/locales ] && ls /usr/lib/chromium/locales | grep "zh-CN" >/dev/null || want+=(chromium-l10n)
 fi
 [ ${#want[@]} -eq 0 ] && exit 0
 

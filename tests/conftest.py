@@ -98,7 +98,13 @@ class CommittingClient(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
+        from flask import g, has_app_context
+
         _db.session.commit()
+        if has_app_context():
+            # The test's app context outlives each request here (in production every request
+            # has its own): forget the user Flask-Login remembered for the last one.
+            g.pop("_login_user", None)
         try:
             return super().open(*args, **kwargs)
         finally:
@@ -166,6 +172,10 @@ def run_cli(app):
     runner = app.test_cli_runner()
 
     def run(*args, **kwargs):
+        from flask import has_app_context
+
+        if has_app_context():
+            _db.session.commit()  # what the test made is committed data, as for the test client
         return runner.invoke(args=list(args), catch_exceptions=False, **kwargs)
 
     return run
@@ -275,3 +285,110 @@ def approved(db, create_user):
         return vetting
 
     return approve
+
+
+# --- cases and service records --------------------------------------------------------------
+
+@pytest.fixture
+def create_case(db):
+    """``create_case(village, ref=None, status="active")`` → a household in the registry."""
+    from reliefsvc.cases.models import Case, CaseStatus
+
+    counter = iter(range(1, 100_000))
+
+    def create(village, ref: str | None = None, status: str = "active", **values):
+        n = next(counter)
+        case = Case(case_ref=ref or f"HH{n:06d}", head_name=values.pop("head_name", f"户主{n}"),
+                    head_id_number=values.pop("head_id_number", make_id(n + 300, 1950)), village=village,
+                    household_size=values.pop("household_size", 2), status=CaseStatus(status),
+                    status_changed_on=values.pop("status_changed_on", None), **values)
+        _db.session.add(case)
+        _db.session.flush()
+        return case
+
+    return create
+
+
+@pytest.fixture
+def photo_bytes():
+    """``photo_bytes(seed, when=None, gps=None)`` → a real JPEG, optionally with EXIF time and GPS."""
+    import io
+    import random
+
+    from PIL import Image, ImageDraw
+
+    def make(seed: int = 1, when=None, gps=None, size=(320, 240)) -> bytes:
+        rng = random.Random(seed)
+        img = Image.new("RGB", size, tuple(rng.randrange(256) for _ in range(3)))
+        draw = ImageDraw.Draw(img)
+        for _ in range(12):
+            x, y = rng.randrange(size[0]), rng.randrange(size[1])
+            draw.rectangle([x, y, x + rng.randrange(20, 120), y + rng.randrange(20, 90)],
+                           fill=tuple(rng.randrange(256) for _ in range(3)))
+        exif = Image.Exif()
+        if when is not None:
+            exif.get_ifd(0x8769)[0x9003] = when.strftime("%Y:%m:%d %H:%M:%S")
+        if gps is not None:
+            lat, lon = gps
+
+            def dms(value):
+                d = int(value)
+                m = int((value - d) * 60)
+                return (float(d), float(m), round(((value - d) * 60 - m) * 60, 2))
+
+            exif.get_ifd(0x8825).update({1: "N", 2: dms(lat), 3: "E", 4: dms(lon)})
+        out = io.BytesIO()
+        img.save(out, "JPEG", quality=88, exif=exif)
+        return out.getvalue()
+
+    return make
+
+
+# --- contracts ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def villages(db):
+    from reliefsvc.contracts import service
+    from reliefsvc.regions.models import Level, Region
+
+    county = Region(code="622922", name="康乐县", level=Level.COUNTY, lat=35.37, lon=103.71)
+    town = Region(code="622922100", name="附城镇", level=Level.TOWNSHIP, parent=county, lat=35.37, lon=103.70)
+    vs = [Region(code=f"622922100{200 + i}", name=f"第{i}村", level=Level.VILLAGE, parent=town,
+                 lat=35.37 + i / 100, lon=103.70) for i in range(1, 4)]
+    db.session.add_all([county, town, *vs])
+    db.session.flush()
+    service.ensure_catalogue()
+    return vs
+
+
+@pytest.fixture
+def create_contract(db, villages, create_provider, approved):
+    """``create_contract(status="active", obligations=[...])`` → a Contract through the service."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from reliefsvc.contracts import service
+
+    counter = iter(range(1, 1000))
+
+    def create(status="active", provider=None, obligations=(("home_visit", "month", 10, "records"),),
+               starts_on=None, ends_on=None, **overrides):
+        provider = provider or create_provider()
+        if status == "active" and service.providers.approval_state(provider).status == "none":
+            approved(provider)
+        starts_on = starts_on or date(2026, 1, 1)
+        data = service.ContractData(
+            contract_no=overrides.pop("contract_no", f"康民购〔2026〕{next(counter)}号"),
+            title=overrides.pop("title", "协理服务项目"),
+            provider=provider, purchaser="康乐县民政局", procurement_method="public_tender",
+            amount=Decimal("120000"), starts_on=starts_on, ends_on=ends_on or starts_on + timedelta(days=364),
+            pricing_model="output", villages=villages, **overrides)
+        contract = service.create_contract(data)
+        for o in obligations:
+            service.add_obligation(contract, *o)
+        if status == "active":
+            service.change_status(contract, "active", "签订", None)
+        return contract
+
+    return create

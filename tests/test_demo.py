@@ -6,7 +6,7 @@ from tests.conftest import count
 
 
 def test_demo_builds_kangle_county_with_a_login_per_role(run_cli, db):
-    result = run_cli("demo", "load")
+    result = run_cli("demo", "load", "--small")
     assert result.exit_code == 0, result.output
     county = db.session.scalar(sa.select(Region).where(Region.level == Level.COUNTY))
     assert county.name == "康乐县" and county.code == "622922"
@@ -30,26 +30,26 @@ def test_demo_is_deterministic(db):
         return sorted(db.session.scalars(sa.select(Region.name).where(Region.level == Level.VILLAGE)))
 
     with db.session.begin_nested() as nested:
-        demo.load(seed=7)
+        demo.load(seed=7, scale="small")
         first = names()
         nested.rollback()
     db.session.expunge_all()  # rolled-back rows may reuse their ids
     with db.session.begin_nested() as nested:
-        demo.load(seed=7)
+        demo.load(seed=7, scale="small")
         assert names() == first
         nested.rollback()
 
 
 def test_demo_refuses_a_database_with_data(run_cli, create_user):
     create_user("admin")
-    result = run_cli("demo", "load")
+    result = run_cli("demo", "load", "--small")
     assert result.exit_code == 1 and "--force" in result.output
     result = run_cli("demo", "load", "--if-empty")
     assert result.exit_code == 0 and "未加载" in result.output
 
 
 def test_every_demo_login_reaches_its_home_page(run_cli, client):
-    run_cli("demo", "load")
+    run_cli("demo", "load", "--small")
     titles = {"admin": "系统管理", "officer": "采购经办工作台", "evaluator": "考核评估工作台",
               "manager": "承接主体工作台", "worker": "我的服务工作", "inspector": "纪检监察"}
     for username, title in titles.items():

@@ -11,6 +11,8 @@ import getpass
 import sqlalchemy as sa
 from flask import current_app, g, has_request_context, request
 from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from reliefsvc.audit import rules
 from reliefsvc.audit.events import Event
@@ -45,19 +47,35 @@ def _actor() -> tuple[int | None, str, str | None]:
     return None, name, (request.remote_addr if has_request_context() else None)
 
 
+#: session.info key: the last entry this transaction appended. While the transaction holds
+#: the append lock nobody else can append, so the next entry chains to it without asking
+#: the database again (a bulk import records thousands of events).
+_LAST = "audit_last_row"
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_last(session, *_args):
+    session.info.pop(_LAST, None)
+
+
 def record(event: Event, *, actor=None) -> AuditEntry:
-    """Append ``event`` to the chain in the current transaction (flush, never commit)."""
+    """Append ``event`` to the chain in the current transaction (never commits)."""
     session = db.session
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_APPEND_LOCK})
-    last = session.execute(
-        sa.select(AuditEntry.seq, AuditEntry.occurred_at, AuditEntry.actor_id,
-                  AuditEntry.actor_name, AuditEntry.remote_addr, AuditEntry.event_type,
-                  AuditEntry.object_type, AuditEntry.object_id, AuditEntry.payload,
-                  AuditEntry.prev_hash, AuditEntry.mac)
-        .order_by(AuditEntry.seq.desc()).limit(1)
-    ).first()
-    prev_hash = rules.row_hash(rules.ChainRow(*last)) if last else rules.GENESIS_HASH
+    last = session.info.get(_LAST)
+    if last is None:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_APPEND_LOCK})
+        with session.no_autoflush:
+            found = session.execute(
+                sa.select(AuditEntry.seq, AuditEntry.occurred_at, AuditEntry.actor_id,
+                          AuditEntry.actor_name, AuditEntry.remote_addr, AuditEntry.event_type,
+                          AuditEntry.object_type, AuditEntry.object_id, AuditEntry.payload,
+                          AuditEntry.prev_hash, AuditEntry.mac)
+                .order_by(AuditEntry.seq.desc()).limit(1)
+            ).first()
+        last = rules.ChainRow(*found) if found else None
+    prev_hash = rules.row_hash(last) if last else rules.GENESIS_HASH
     if actor is not None:
         actor_id, actor_name = actor.id, actor.username
         remote_addr = request.remote_addr if has_request_context() else None
@@ -79,7 +97,7 @@ def record(event: Event, *, actor=None) -> AuditEntry:
     entry = AuditEntry(**{f.name: getattr(row, f.name) for f in rules.ChainRow.__dataclass_fields__.values()
                           if f.name != "mac"}, mac=mac)
     session.add(entry)
-    session.flush()
+    session.info[_LAST] = rules.ChainRow(**{**row.__dict__, "mac": mac})
     return entry
 
 

@@ -17,6 +17,8 @@ def now_local() -> datetime:
 def date_text(value: date | datetime | None, locale: str, format_date) -> str:
     if value is None:
         return ""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        value = value.astimezone(LOCAL_TZ)  # the day as it was in the county
     if locale.startswith("zh"):
         return f"{value.year}年{value.month}月{value.day}日"
     return format_date(value, "yyyy-MM-dd")
@@ -38,6 +40,14 @@ def money_text(value, locale: str = "zh_CN") -> str:
     amount = Decimal(value).quantize(FEN, rounding=ROUND_HALF_UP)
     text = f"{amount:,.2f}"
     return f"{text} 元" if locale.startswith("zh") else f"CNY {text}"
+
+
+def plain_number(value) -> str:
+    """A Decimal as people write it: 120 not 1.2E+2, 0.95 not 0.9500."""
+    if value is None:
+        return ""
+    text = format(Decimal(value).normalize(), "f")
+    return text
 
 
 def mask_id_number(value: str | None) -> str:

@@ -92,10 +92,13 @@ def obligation_progress(contract: Contract, on: date, counters: Counters | None 
             months = rules.months_of(period, key)
             delivered = _delivered(counters, obligation, months)
             elapsed = rules.elapsed_share(period, key, on, contract.starts_on, contract.ends_on)
+            # A period cut short by the start or end of the term owes a share of the target.
+            target = rules.period_target(obligation.target,
+                                         rules.term_coverage(period, key, contract.starts_on, contract.ends_on))
             periods.append(PeriodProgress(
                 key=key, delivered=delivered, accepted=counters.total(obligation.service_type_code, months, "accepted"),
-                refuted=counters.total(obligation.service_type_code, months, "refuted"), target=obligation.target,
-                light=rules.traffic_light(delivered, obligation.target, elapsed),
+                refuted=counters.total(obligation.service_type_code, months, "refuted"), target=target,
+                light=rules.traffic_light(delivered, target, elapsed),
                 current=rules.period_key(period, on) == key))
         result.append(ObligationProgress(obligation, periods))
     return result

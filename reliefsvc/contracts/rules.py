@@ -106,6 +106,22 @@ def elapsed_share(period: str, key: str, today: date, starts_on: date, ends_on: 
     return (today.toordinal() - first.toordinal() + 1) / (end.toordinal() - first.toordinal())
 
 
+def term_coverage(period: str, key: str, starts_on: date, ends_on: date) -> float:
+    """The share of a period that lies within the contract term (a term that starts on
+    28 November covers 3/30 of November)."""
+    first, end = period_bounds(period, key)
+    inside_first, inside_end = max(first, starts_on), min(end, date.fromordinal(ends_on.toordinal() + 1))
+    days = (end - first).days
+    return max(0, (inside_end - inside_first).days) / days if days else 0.0
+
+
+def period_target(target: int, coverage: float) -> int:
+    """The target of a period cut short by the term: in proportion, rounded up, at least 1."""
+    if coverage >= 1:
+        return target
+    return max(1, -(-round(target * coverage * 1000) // 1000))
+
+
 @dataclass(frozen=True)
 class Light:
     #: green (on target or on pace), amber (behind by up to 20 %), red (further behind),

@@ -294,7 +294,7 @@ def change_status(contract: Contract, to: ContractStatus | str, reason: str, use
             raise ContractError(exc.zh, exc.en, "status") from None
         contract.activated_under = vetting
     contract.status, contract.status_changed_on = to, on
-    _status_row(contract, current, to, on, reason or to.label, user)
+    _status_row(contract, current, to, on, reason, user)
     db.session.flush()
     audit.record(events.ContractStatusChanged(
         contract_id=contract.id, contract_no=contract.contract_no, from_status=current.value, to_status=to.value,
@@ -605,19 +605,44 @@ def contracts_of(provider: Provider) -> list[Contract]:
                               .order_by(Contract.starts_on.desc())).all()
 
 
+def service_area_condition(subject):
+    """SQL condition on cases: in a village of the subject's provider's running contracts."""
+    from reliefsvc.cases.models import Case
+    from reliefsvc.contracts.models import contract_village
+
+    villages = sa.select(contract_village.c.region_id).join(Contract, Contract.id == contract_village.c.contract_id) \
+        .join(Provider, Provider.id == Contract.provider_id).where(
+            Provider.organisation_id == subject.organisation_id,
+            Contract.status.in_([ContractStatus.ACTIVE, ContractStatus.SUSPENDED]))
+    return Case.village_id.in_(villages)
+
+
 def officers() -> list[int]:
     return db.session.scalars(sa.select(User.id).where(User.role == Role.OFFICER, User.is_enabled.is_(True))).all()
 
 
 # --- progress counters --------------------------------------------------------------------
 
+_UPSERTS: dict[tuple, sa.Insert] = {}
+
+
 def _upsert(model, keys: dict, deltas: dict) -> None:
-    """Add ``deltas`` to a counter row, creating it when missing, in one statement."""
+    """Add ``deltas`` to a counter row, creating it when missing, in one statement.
+
+    The statement is built once per shape and reused with new values: building it is
+    most of the cost of a counter update.
+    """
     dialect = db.session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
-    stmt = insert.values(**keys, **deltas).on_conflict_do_update(
-        index_elements=list(keys), set_={k: getattr(model, k) + getattr(insert.excluded, k) for k in deltas})
-    db.session.execute(stmt)
+    shape = (dialect, model, tuple(keys), tuple(deltas))
+    stmt = _UPSERTS.get(shape)
+    if stmt is None:
+        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+        stmt = insert.on_conflict_do_update(
+            index_elements=list(keys), set_={k: getattr(model, k) + getattr(insert.excluded, k) for k in deltas})
+        _UPSERTS[shape] = stmt
+    # Counters are plain rows nobody holds as objects: no need to flush the session first.
+    with db.session.no_autoflush:
+        db.session.execute(stmt, {**keys, **deltas})
 
 
 def count_record(contract_id: int, service_type_code: str, month: str, case_id: int | None, minutes: int,

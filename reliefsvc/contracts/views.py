@@ -72,6 +72,9 @@ def register(app) -> None:
                 for c in service.contracts_of(provider)]
 
     app.extensions["provider_contracts"] = contracts_of
+    # Which households a provider's people may see: those in the service area of its
+    # active or suspended contracts (the cases domain asks through this hook).
+    app.extensions["provider_case_scope"] = service.service_area_condition
 
 
 @bp.record_once
@@ -161,7 +164,7 @@ def show(contract):
     counters = progress.Counters(contract)
     obligations = progress.obligation_progress(contract, today, counters)
     series = progress.monthly_series(contract, counters)
-    chart = bar_chart([(m[5:] + "月", d) for m, d, _a in series], title=_("Service records per month"),
+    chart = bar_chart([(f"{m[2:4]}年{int(m[5:])}月", d) for m, d, _a in series], title=_("Service records per month"),
                       unit=_("records")) if series else None
     values = progress.indicator_values(contract, today, counters)
     officer = current_user.role is Role.OFFICER
@@ -171,11 +174,19 @@ def show(contract):
         "contracts/show.html", contract=contract, obligations=obligations, chart=chart, series=series,
         values=values, indicators=rules.INDICATORS, meets=progress.meets, officer=officer,
         can_enter_values=current_user.role in (Role.OFFICER, Role.EVALUATOR),
-        obligation_form=obligation_form, target_form=TargetForm(), value_form=TargetValueForm(),
-        status_form=StatusForm(), document_form=DocumentForm(), amend_form=amend_form,
+        obligation_form=obligation_form, target_form=TargetForm(prefix="target"), value_form=TargetValueForm(),
+        status_form=_status_form(contract), document_form=DocumentForm(), amend_form=amend_form,
         next_due=progress.next_due(contract, today), today=today,
         ended=[o for o in contract.obligations if o.ended_in_version is not None], Status=ContractStatus,
     )
+
+
+def _status_form(contract) -> StatusForm:
+    """Only the moves the lifecycle allows from where the contract stands."""
+    form = StatusForm()
+    form.status.choices = [SelectChoice(s.value, s.label) for s in ContractStatus
+                           if s in service.TRANSITIONS[contract.status]]
+    return form
 
 
 @bp.route("/<int:contract_id>/obligations", methods=["POST"])
@@ -199,7 +210,7 @@ def obligation_add(contract):
 @bp.route("/<int:contract_id>/targets", methods=["POST"])
 @restrict_access(*OFFICER)
 def target_add(contract):
-    form = TargetForm()
+    form = TargetForm(prefix="target")
     if form.validate_on_submit():
         try:
             service.add_target(contract, form.group.data, form.name.data, form.target_value.data,
@@ -228,7 +239,7 @@ def target_value(contract, target):
 @bp.route("/<int:contract_id>/status", methods=["POST"])
 @restrict_access(*OFFICER)
 def status(contract):
-    form = StatusForm()
+    form = _status_form(contract)
     if form.validate_on_submit():
         try:
             service.change_status(contract, form.status.data, form.reason.data or "", current_user,

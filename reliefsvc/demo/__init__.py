@@ -25,13 +25,15 @@ class DemoContext:
     #: objects created by earlier steps, for later ones: ctx.made["villages"], ...
     made: dict = field(default_factory=dict)
     logins: list[tuple[str, str, str]] = field(default_factory=list)
+    #: "full" (half a year of records) or "small" (a month, fewer a day: tests, quick looks)
+    scale: str = "full"
 
 
 def _steps():
-    from reliefsvc.demo import accounts, contracts, providers, regions
+    from reliefsvc.demo import accounts, cases, contracts, providers, records, regions
 
     return [("regions", regions.step), ("accounts", accounts.step), ("providers", providers.step),
-            ("contracts", contracts.step)]
+            ("contracts", contracts.step), ("cases", cases.step), ("records", records.step)]
 
 
 def database_is_empty() -> bool:
@@ -42,12 +44,12 @@ def database_is_empty() -> bool:
             and db.session.scalar(sa.select(sa.func.count()).select_from(Region)) == 0)
 
 
-def load(seed: int = DEFAULT_SEED, echo=lambda _msg: None) -> DemoContext:
+def load(seed: int = DEFAULT_SEED, echo=lambda _msg: None, scale: str = "full") -> DemoContext:
     """Run every step in order inside the caller's transaction."""
     from reliefsvc import audit
     from reliefsvc.audit.events import DemoLoaded
 
-    ctx = DemoContext(rng=random.Random(seed))
+    ctx = DemoContext(rng=random.Random(seed), scale=scale)
     for name, step in _steps():
         step(ctx)
         db.session.flush()

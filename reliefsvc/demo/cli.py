@@ -16,8 +16,9 @@ def demo_group():
 @click.option("--seed", default=demo.DEFAULT_SEED, show_default=True, help="Seed of the random generator.")
 @click.option("--force", is_flag=True, help="Load even though the database already holds data.")
 @click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when the database holds data.")
+@click.option("--small", is_flag=True, help="One month of service records instead of six (quick looks, tests).")
 @with_appcontext
-def load_command(seed, force, if_empty):
+def load_command(seed, force, if_empty, small):
     """Build Kangle County with one login per role."""
     if not demo.database_is_empty() and not force:
         if if_empty:
@@ -27,7 +28,7 @@ def load_command(seed, force, if_empty):
                    " / 数据库已有数据；如确需加载演示数据请加 --force", err=True)
         sys.exit(1)
     audit.set_actor("demo")
-    demo.load(seed, echo=click.echo)
+    demo.load(seed, echo=click.echo, scale="small" if small else "full")
     db.session.commit()
     _print_logins()
 

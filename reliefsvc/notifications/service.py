@@ -54,6 +54,9 @@ def notify_roles(roles: tuple[Role, ...], kind: str, title: str, body: str = "",
 
 @event.listens_for(Session, "after_commit")
 def _on_commit(session):
+    # Releasing a savepoint also fires after_commit; only the real commit counts.
+    if session.in_nested_transaction():
+        return
     pending = session.info.pop(_PENDING, None)
     if pending:
         session.info.setdefault(_READY, []).extend(pending)

@@ -480,18 +480,22 @@ def confirm_conditions_met(vetting: Vetting, note: str, user: User) -> None:
     audit.record(events.ConditionsMet(vetting_id=vetting.id, note=note.strip()))
 
 
-def latest_decision(provider: Provider) -> Vetting | None:
-    return db.session.scalar(
-        sa.select(Vetting).where(Vetting.provider_id == provider.id, Vetting.status != VettingStatus.OPEN)
-        .order_by(Vetting.decided_on.desc(), Vetting.id.desc()).limit(1))
+def latest_decision(provider: Provider, on: date | None = None) -> Vetting | None:
+    """The provider's latest decided vetting, as it stood on ``on`` (default: any date)."""
+    query = sa.select(Vetting).where(Vetting.provider_id == provider.id, Vetting.status != VettingStatus.OPEN)
+    if on is not None:
+        query = query.where(Vetting.decided_on <= on)
+    return db.session.scalar(query.order_by(Vetting.decided_on.desc(), Vetting.id.desc()).limit(1))
 
 
 def approval_state(provider: Provider, on: date | None = None) -> rules.ApprovalState:
-    vetting = latest_decision(provider)
+    """Where the provider stood on ``on``: a vetting decided later does not count back."""
+    on = on or today()
+    vetting = latest_decision(provider, on)
     if vetting is None:
-        return rules.approval_state(None, None, None, False, on or today())
+        return rules.approval_state(None, None, None, False, on)
     return rules.approval_state(vetting.status.value, vetting.valid_until, vetting.condition_deadline,
-                                vetting.conditions_met_on is not None, on or today())
+                                vetting.conditions_met_on is not None, on)
 
 
 def require_valid_approval(provider: Provider, on: date | None = None) -> Vetting:
@@ -502,7 +506,7 @@ def require_valid_approval(provider: Provider, on: date | None = None) -> Vettin
         words = {"none": "尚未通过资格审查", "rejected": "资格审查未通过", "expired": "资格审查已过期"}
         raise ProviderError(f"承接主体“{provider.name}”{words[state.status]}，合同不能生效",
                             f"provider {provider.uscc} has no valid vetting approval ({state.status})")
-    return latest_decision(provider)
+    return latest_decision(provider, on)
 
 
 def approval_states(providers: list[Provider], on: date | None = None) -> dict[int, rules.ApprovalState]:
@@ -512,7 +516,7 @@ def approval_states(providers: list[Provider], on: date | None = None) -> dict[i
     latest: dict[int, Vetting] = {}
     if ids:
         for v in db.session.scalars(sa.select(Vetting).where(
-                Vetting.provider_id.in_(ids), Vetting.status != VettingStatus.OPEN)
+                Vetting.provider_id.in_(ids), Vetting.status != VettingStatus.OPEN, Vetting.decided_on <= on)
                 .order_by(Vetting.decided_on, Vetting.id)):
             latest[v.provider_id] = v
     return {pid: (rules.approval_state(v.status.value, v.valid_until, v.condition_deadline,

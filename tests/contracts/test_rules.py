@@ -49,3 +49,11 @@ def test_traffic_light_uses_the_pace():
     assert rules.traffic_light(3, 10, 0.5).colour == "red"
     assert rules.traffic_light(0, 10, 0).colour == "grey"
     assert rules.traffic_light(12, 10, 1).share == 1.2
+
+
+def test_a_period_cut_short_by_the_term_owes_its_share():
+    assert rules.term_coverage("month", "2026-11", date(2026, 11, 28), date(2027, 11, 27)) == 3 / 30
+    assert rules.period_target(20, 3 / 30) == 2
+    assert rules.period_target(20, 1.0) == 20
+    assert rules.period_target(3, 0.01) == 1
+    assert rules.term_coverage("quarter", "2026-Q1", date(2026, 1, 1), date(2026, 12, 31)) == 1.0

@@ -20,7 +20,9 @@ import time
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
+
+from reliefsvc.demo import DEMO_PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -115,7 +117,7 @@ def server_env(tmp_path_factory) -> dict[str, str]:
 def live_server(server_env) -> str:
     """The base URL of a running server holding the Kangle County demo."""
     cli = _reliefsvc()
-    for command in (["init"], ["demo", "load"]):
+    for command in (["init"], ["demo", "load", "--small"]):
         done = subprocess.run([cli, *command], env=server_env, capture_output=True, text=True,
                               timeout=120, check=False)
         if done.returncode != 0:
@@ -212,3 +214,60 @@ def page(new_page):
 def phone_page(new_page):
     """A phone-sized page (360×740, touch) in a fresh context."""
     return new_page(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
+
+
+# --- shared steps of the provider and contract tests ---------------------------------------
+
+#: Latin words a Chinese page's content may show: names of file formats.
+LATIN_ALLOWED_IN_MAIN = {"PDF", "Excel"}
+#: A run of Latin letters standing alone: not part of a code (52622922MJ00E2E1X) nor a
+#: file name's extension (材料1.pdf).
+LATIN_WORD = re.compile(r"(?<![A-Za-z0-9.])[A-Za-z]{2,}(?![A-Za-z0-9])")
+
+
+@pytest.fixture
+def log_in():
+    """``log_in(page, username)``: fill the Chinese login form and wait for the home page."""
+
+    def go(page, username: str, password: str = DEMO_PASSWORD) -> None:
+        page.goto("/login")
+        page.get_by_label("用户名").fill(username)
+        page.get_by_label("密码").fill(password)
+        page.get_by_role("button", name="登录").click()
+        expect(page.get_by_test_id("home-title")).to_be_visible()
+
+    return go
+
+
+@pytest.fixture
+def register_provider():
+    """``register_provider(page, name, uscc)``: an officer registers a social organisation
+    through 承接主体 → 登记承接主体 and lands on its page."""
+
+    def go(page, name: str, uscc: str) -> None:
+        page.get_by_test_id("nav").get_by_role("link", name="承接主体", exact=True).click()
+        page.get_by_role("link", name="登记承接主体").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("登记承接主体")
+        page.get_by_label("名称", exact=True).fill(name)
+        page.get_by_label("统一社会信用代码").fill(uscc)
+        page.get_by_label("组织类型").select_option(label="社会组织")
+        page.get_by_role("button", name="保存").click()
+        expect(page.get_by_role("alert")).to_have_text(f"已登记承接主体 {name}。")
+        expect(page.get_by_role("heading", level=1)).to_have_text(name)
+
+    return go
+
+
+def untranslated_words_in_main(page) -> list[str]:
+    """Latin words in the page's own content (``<main>``) and title.
+
+    The menu is left to ``test_roles.py``, which writes each role's menu out in full.
+    """
+    text = page.locator("main").inner_text() + " " + page.title()
+    return sorted(set(LATIN_WORD.findall(text)) - LATIN_ALLOWED_IN_MAIN)
+
+
+@pytest.fixture
+def untranslated():
+    """``untranslated(page)`` → the Latin words in ``<main>`` and the title (should be [])."""
+    return untranslated_words_in_main

@@ -17,20 +17,29 @@ pytestmark = [pytest.mark.e2e, pytest.mark.no_db_rollback]
 
 HOME = ("security.home", "首页")
 REGIONS = ("regions.tree", "区划")
-IMPORT_REGIONS = ("regions.import_file", "导入区划")
 USERS = ("security.users", "用户管理")
 AUDIT_LOG = ("audit.log", "审计日志")
 SCHEDULED_JOBS = ("jobs.overview", "定时任务")
+PROVIDERS = ("providers.index", "承接主体")
+MY_ORG = ("providers.index", "本机构")
+CONTRACTS = ("contracts.index", "合同")
+RECORD = ("records.new", "填报服务")
+RECORDS = ("records.index", "服务记录")
+CASES = ("cases.index", "救助家庭")
+ALERTS = ("cases.alerts", "监测预警")
+DISCOVERIES = ("cases.discoveries", "主动发现的家庭")
+DISCOVER = ("cases.discover", "报告困难家庭")
+BUREAU_MENU = [HOME, PROVIDERS, CONTRACTS, RECORDS, CASES, ALERTS]
+PROVIDER_MENU = [HOME, MY_ORG, CONTRACTS, RECORD, RECORDS, CASES, ALERTS, DISCOVER, REGIONS]
 
 #: username → (full name, role as shown in the header, home-page title, menu entries in order)
 DEMO_LOGINS = {
-    "admin": ("马建国", "系统管理员", "系统管理", [HOME, REGIONS, IMPORT_REGIONS, USERS, AUDIT_LOG,
-                                           SCHEDULED_JOBS]),
-    "officer": ("王秀兰", "采购经办人员", "采购经办工作台", [HOME, REGIONS]),
-    "evaluator": ("李明", "考核评估人员", "考核评估工作台", [HOME, REGIONS]),
-    "manager": ("张红梅", "承接主体负责人", "承接主体工作台", [HOME, REGIONS]),
-    "worker": ("马小军", "承接主体服务人员", "我的服务工作", [HOME, REGIONS]),
-    "inspector": ("赵德胜", "纪检监察人员", "纪检监察", [HOME, REGIONS, AUDIT_LOG]),
+    "admin": ("马建国", "系统管理员", "系统管理", [*BUREAU_MENU, REGIONS, USERS, AUDIT_LOG, SCHEDULED_JOBS]),
+    "officer": ("王秀兰", "采购经办人员", "采购经办工作台", [*BUREAU_MENU, DISCOVERIES, REGIONS]),
+    "evaluator": ("李明", "考核评估人员", "考核评估工作台", [*BUREAU_MENU, REGIONS]),
+    "manager": ("张红梅", "承接主体负责人", "承接主体工作台", PROVIDER_MENU),
+    "worker": ("马小军", "承接主体服务人员", "我的服务工作", PROVIDER_MENU),
+    "inspector": ("赵德胜", "纪检监察人员", "纪检监察", [*BUREAU_MENU, REGIONS, AUDIT_LOG]),
 }
 
 
@@ -143,7 +152,7 @@ def test_on_a_phone_the_menu_opens_from_the_toggler_without_sideways_scrolling(p
     page.get_by_role("button", name="菜单").click()
     expect(nav).to_be_visible()
     expect(page.locator("#main-nav")).to_have_class(re.compile(r"\bshow\b"))
-    assert menu_entries(page) == [HOME, REGIONS]
+    assert menu_entries(page) == PROVIDER_MENU
     expect(page.get_by_role("button", name="退出")).to_be_visible()
     assert untranslated_words(page) == []
     assert page.evaluate("document.documentElement.scrollWidth") <= 360

@@ -92,3 +92,15 @@ def test_email_copy_when_smtp_is_configured(app, db, create_user, monkeypatch):
     service.commit()
     assert ("send", "wang@county.local", "审查到期提醒") in sent
     assert db.session.scalar(sa.select(Notification.emailed_at)) is not None
+
+
+def test_a_released_savepoint_is_not_a_commit(db, create_user):
+    user = create_user("officer")
+    db.session.commit()
+    service.notify([user], "test", "保存点之后回滚")
+    with db.session.begin_nested():
+        db.session.flush()
+    db.session.rollback()
+    db.session.commit()
+    assert service.deliver_pending() == 0
+    assert count(Notification) == 0

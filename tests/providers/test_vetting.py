@@ -193,7 +193,7 @@ def test_a_provider_worker_lands_on_its_own_organisation(client, login, create_u
 def test_demo_has_three_providers_in_different_states(run_cli, db):
     from reliefsvc.providers.models import Provider
 
-    assert run_cli("demo", "load").exit_code == 0
+    assert run_cli("demo", "load", "--small").exit_code == 0
     states = {p.name: service.approval_state(p) for p in db.session.scalars(sa.select(Provider))}
     assert len(states) == 3
     assert states["康乐县同心社会工作服务中心"].status == "approved"

@@ -20,7 +20,9 @@ PROVIDER_EDITORS = frozenset({Role.OFFICER, Role.PROVIDER_MANAGER})
 BUREAU = frozenset({Role.ADMIN, Role.OFFICER, Role.EVALUATOR, Role.INSPECTOR})
 P = "/providers/{provider_id}"
 C = "/contracts/{contract_id}"
+R = "/records/{record_id}"
 V = P + "/vettings/{vetting_id}"
+H = "/cases/{case_id}"
 
 #: endpoint -> (method, URL template, roles allowed)
 MATRIX: dict[str, tuple[str, str, frozenset]] = {
@@ -75,6 +77,25 @@ MATRIX: dict[str, tuple[str, str, frozenset]] = {
     "contracts.document_upload": ("POST", C + "/documents", OFFICER),
     "contracts.document_download": ("GET", C + "/documents/{contract_document_id}", ALL),
     "contracts.progress_export": ("GET", C + "/ledger.xlsx", ALL),
+    "cases.index": ("GET", "/cases/", ALL),
+    "cases.alerts": ("GET", "/cases/alerts", ALL),
+    "cases.discoveries": ("GET", "/cases/discoveries", ALL),
+    "cases.discover": ("GET", "/cases/discover", frozenset({Role.PROVIDER_MANAGER, Role.PROVIDER_WORKER})),
+    "cases.import_file": ("GET", "/cases/import", frozenset({Role.OFFICER, Role.ADMIN})),
+    "cases.show": ("GET", H, ALL),
+    "cases.review": ("POST", H + "/review", OFFICER),
+    "cases.reveal": ("POST", H + "/reveal", OFFICER),
+    "cases.member_new": ("GET", H + "/members/new", OFFICER),
+    "cases.member_reveal": ("POST", H + "/members/{member_id}/reveal", OFFICER),
+    "cases.alert_clear": ("POST", H + "/alerts/{alert_id}/clear", OFFICER),
+    "records.index": ("GET", "/records/", ALL),
+    "records.new": ("GET", "/records/new", frozenset({Role.PROVIDER_MANAGER, Role.PROVIDER_WORKER})),
+    "records.ledger_import": ("GET", "/records/ledger", frozenset({Role.OFFICER, Role.PROVIDER_MANAGER})),
+    "records.ledger_export": ("GET", "/records/ledger/{contract_id}.xlsx", BUREAU | {Role.PROVIDER_MANAGER}),
+    "records.show": ("GET", R, ALL),
+    "records.review": ("POST", R + "/review", OFFICER),
+    "records.correct": ("GET", R + "/correct", frozenset({Role.PROVIDER_MANAGER, Role.PROVIDER_WORKER})),
+    "records.photo": ("GET", R + "/photos/{photo_id}", ALL),
 }
 
 #: Pages anyone may open.
@@ -135,10 +156,53 @@ def provider_objects(db, create_org, officer, org_name: str) -> dict:
     contracts.add_obligation(contract, "home_visit", "month", 10, "records")
     target = contracts.add_target(contract, "satisfaction", "满意度", "0.9")
     contract_document = contracts.add_document(contract, "signed_contract", minimal_pdf("c"), "c.pdf", officer)
+    record, photo = _service_record(db, contract, staff)
     return {"provider_id": provider.id, "staff_id": staff.id, "relation_id": relation.id,
             "vetting_id": vetting.id, "item_id": item.id, "document_id": document.id,
             "checklist_item_id": item.checklist_item_id, "contract_id": contract.id, "target_id": target.id,
-            "contract_document_id": contract_document.id}
+            "contract_document_id": contract_document.id, "record_id": record.id, "photo_id": photo.id}
+
+
+def _service_record(db, contract, staff):
+    """A record with a photo, made directly: the matrix needs one whatever the contract's state."""
+    import io
+    from datetime import UTC, datetime
+
+    from PIL import Image
+
+    from reliefsvc.evidence import service as records
+    from reliefsvc.evidence.models import RecordPhoto, RecordSource, RecordStatus, ServiceRecord
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (contract.id % 255, 80, 120)).save(out, "JPEG")
+    photo = records.store_photo(records.Upload(out.getvalue(), "p.jpg"))
+    start = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+    record = ServiceRecord(contract=contract, record_ref=f"M-{contract.id}", worker=staff,
+                           service_type_code="phone_followup", started_at=start, ended_at=start, month="2026-03",
+                           minutes=0, submitted_at=start, source=RecordSource.LEDGER, status=RecordStatus.SUBMITTED,
+                           photos=[RecordPhoto(photo=photo)])
+    db.session.add(record)
+    db.session.flush()
+    return record, photo
+
+
+def case_objects(db, county, reporter) -> dict:
+    """A household that ``reporter``'s provider found, with a member and an open alert."""
+    from datetime import timedelta
+
+    from reliefsvc.cases import service as cases
+    from reliefsvc.db import utcnow
+    from reliefsvc.regions.models import Level, Region
+
+    town = Region(code="622922100", name="附城镇", level=Level.TOWNSHIP, parent=county)
+    village = Region(code="622922100201", name="马家集村", level=Level.VILLAGE, parent=town)
+    db.session.add_all([town, village])
+    db.session.flush()
+    case = cases.discover_case(cases.Discovery(head_name="马玉兰", village_id=village.id, household_size=2,
+                                               need="独居老人，取暖困难"), reporter)
+    member = cases.add_member(case, "马小军", "grandchild", None, 2012)
+    alert = cases.issue_alert(case, "red", utcnow() - timedelta(hours=2))
+    return {"case_id": case.id, "member_id": member.id, "alert_id": alert.id}
 
 
 def _id_number(seed: str) -> str:
@@ -160,6 +224,7 @@ def objects(create_user, create_org, db):
     shared = {"user_id": target.id, "region_id": county.id,
               "notification_id": make_notification(db, target).id,
               **provider_objects(db, create_org, target, "测试承接主体甲")}
+    shared.update(case_objects(db, county, create_user(Role.PROVIDER_WORKER, username="case-reporter")))
 
     def for_user(user=None):
         own = {"notification_id": make_notification(db, user).id} if user is not None else {}
@@ -226,7 +291,7 @@ def test_another_users_messages_are_404(role, client, login, create_user, object
     assert client.post(f"/notifications/{someone_else}/read").status_code == 404
 
 
-PROVIDER_SCOPED = [e for e, (_m, url, _r) in MATRIX.items() if url.startswith((P, C))]
+PROVIDER_SCOPED = [e for e, (_m, url, _r) in MATRIX.items() if url.startswith((P, C, R)) or "{contract_id}" in url]
 OTHER_CASES = [(e, r) for e in PROVIDER_SCOPED for r in (Role.PROVIDER_MANAGER, Role.PROVIDER_WORKER)]
 
 

@@ -1,0 +1,1 @@
+"""The case registry: households, their categories and members, monitoring alerts, active discovery."""

@@ -1,0 +1,54 @@
+import sys
+
+import click
+import sqlalchemy as sa
+from flask.cli import with_appcontext
+
+from reliefsvc.cli import finish_import, import_options, read_input_file
+from reliefsvc.contracts.models import Contract
+from reliefsvc.evidence import ledger
+from reliefsvc.extensions import db
+
+
+@click.group("services")
+def services_group():
+    """Service records (服务记录) and the ledger (台账)."""
+
+
+def _contract(number: str) -> Contract:
+    contract = db.session.scalar(sa.select(Contract).where(Contract.contract_no == number.strip()))
+    if contract is None:
+        click.echo(f"--contract: no contract {number} / 合同 {number} 不存在", err=True)
+        sys.exit(1)
+    return contract
+
+
+@services_group.command("import")
+@click.option("--contract", "contract_no", required=True, help="The contract number.")
+@click.option("--photos", "photos_at", type=click.Path(exists=True), help="A folder or a .zip with the photos.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@import_options
+@with_appcontext
+def import_command(contract_no, photos_at, file, encoding, partial, errors_path):
+    """Import a provider's service ledger FILE with its photos (spec: services import)."""
+    contract = _contract(contract_no)
+    report = ledger.import_ledger(contract, read_input_file(file), photos_at=photos_at, filename=file,
+                                  encoding=encoding, partial=partial)
+    finish_import(report, errors_path, partial)
+
+
+@services_group.command("export")
+@click.option("--contract", "contract_no", required=True, help="The contract number.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="A .csv or .xlsx file.")
+@with_appcontext
+def export_command(contract_no, output):
+    """Write the contract's ledger back out, with the columns of the import."""
+    if not output.lower().endswith((".csv", ".xlsx")):
+        click.echo("-o: the file must end in .csv or .xlsx / 输出文件须为 .csv 或 .xlsx", err=True)
+        sys.exit(2)
+    rows = ledger.export_ledger(_contract(contract_no), output)
+    click.echo(f"exported {rows} records to {output}")
+
+
+COMMANDS = [services_group]

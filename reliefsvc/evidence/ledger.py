@@ -1,0 +1,306 @@
+"""The service ledger (台账) in and out: ``services import`` and ``services export``.
+
+Import is two passes: every row and every photo is checked first (nothing is written
+while a single row is wrong, unless --partial), then the good rows are written. Photo
+files come from a folder or a zip; names are looked up, never joined into paths.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import sqlalchemy as sa
+
+from reliefsvc import audit
+from reliefsvc.cases.models import Case
+from reliefsvc.common.formatting import LOCAL_TZ
+from reliefsvc.common.idnumber import IdNumberError
+from reliefsvc.common.idnumber import validate as validate_id
+from reliefsvc.common.tabular import (
+    Column,
+    FieldError,
+    ImportReport,
+    RowError,
+    TableError,
+    parse_float_range,
+    parse_time,
+    read_table,
+)
+from reliefsvc.contracts.models import Contract, ServiceType
+from reliefsvc.evidence import events, photos
+from reliefsvc.evidence.content import ContentError
+from reliefsvc.evidence.models import RecordSource, RecordStatus, ServiceRecord
+from reliefsvc.evidence.service import RecordInput, Upload, check, submit
+from reliefsvc.extensions import db
+from reliefsvc.providers.models import Staff
+
+#: A zip may not unpack to more than this (zip bombs), nor hold an entry larger than a photo may be.
+MAX_ZIP_TOTAL = 4 * 1024 * 1024 * 1024
+_SAFE_NAME = re.compile(r"^[^/\\\x00]+(/[^/\\\x00]+)*$")
+
+
+def _id(text: str) -> str:
+    try:
+        return validate_id(text)
+    except IdNumberError as exc:
+        raise FieldError(exc.zh, exc.en) from None
+
+
+def _names(text: str) -> list[str]:
+    return [n.strip() for n in text.replace("；", ";").split(";") if n.strip()]
+
+
+COLUMNS = [
+    Column("record_ref", "台账编号", required=True),
+    Column("worker_id_number", "服务人员身份证号", required=True, parse=_id),
+    Column("case_ref", "户编号"),
+    Column("service_type", "服务类型", required=True),
+    Column("started_at", "开始时间", required=True, parse=parse_time),
+    Column("ended_at", "结束时间", required=True, parse=parse_time),
+    Column("lat", "纬度", parse=parse_float_range(-90, 90, "纬度", "latitude")),
+    Column("lon", "经度", parse=parse_float_range(-180, 180, "经度", "longitude")),
+    Column("notes", "服务内容"),
+    Column("photos", "照片", parse=_names),
+    Column("submitted_at", "填报时间", parse=parse_time),
+]
+EXPORT_ORDER = [c.name for c in COLUMNS]
+
+
+class PhotoSource:
+    """Photo files by name, from a folder or a zip — looked up, never used as a path."""
+
+    def __init__(self, location: str | Path | None):
+        self.files: dict[str, bytes | Path] = {}
+        self.unsafe: set[str] = set()
+        self.zip: zipfile.ZipFile | None = None
+        if location is None:
+            return
+        path = Path(location)
+        if path.is_dir():
+            root = path.resolve()
+            for file in root.rglob("*"):
+                if file.is_file() and not file.is_symlink():
+                    self.files[file.relative_to(root).as_posix()] = file
+        else:
+            try:
+                self.zip = zipfile.ZipFile(path)
+            except zipfile.BadZipFile as exc:
+                raise TableError([RowError(0, "photos", "照片压缩包已损坏或不是 zip 文件",
+                                           "the photo archive is not a valid zip file")]) from exc
+            total = 0
+            for info in self.zip.infolist():
+                if info.is_dir():
+                    continue
+                name = info.filename
+                parts = PurePosixPath(name).parts
+                if not _SAFE_NAME.match(name) or name.startswith("/") or ".." in parts or ":" in parts[0]:
+                    self.unsafe.add(name)
+                    continue
+                total += info.file_size
+                self.files[name] = b""  # read on demand
+            if total > MAX_ZIP_TOTAL:
+                raise TableError([RowError(0, "photos", "照片压缩包解压后过大", "the photo archive unpacks too large")])
+
+    def read(self, name: str) -> bytes:
+        where = self.files[name]
+        if isinstance(where, Path):
+            return where.read_bytes()
+        info = self.zip.getinfo(name)
+        if info.file_size > photos.MAX_PHOTO_BYTES:
+            raise ContentError("照片超过 15 MB", "the photo is larger than 15 MB")
+        with self.zip.open(info) as fh:
+            data = fh.read(photos.MAX_PHOTO_BYTES + 1)
+        if len(data) > photos.MAX_PHOTO_BYTES:
+            raise ContentError("照片超过 15 MB", "the photo is larger than 15 MB")
+        return data
+
+    def close(self):
+        if self.zip is not None:
+            self.zip.close()
+
+
+@dataclass
+class Prepared:
+    number: int
+    data: RecordInput
+    uploads: list[Upload] = field(default_factory=list)
+    facts: list[photos.PhotoFacts] = field(default_factory=list)
+    existing: ServiceRecord | None = None
+
+
+def import_ledger(contract: Contract, data: bytes, *, photos_at: str | None = None, filename: str = "",
+                  encoding: str = "utf-8", partial: bool = False, user=None) -> ImportReport:
+    report = ImportReport()
+    try:
+        rows, errors = read_table(data, COLUMNS, encoding=encoding, filename=filename)
+        source = PhotoSource(photos_at)
+    except TableError as exc:
+        report.errors = exc.errors
+        return report
+    try:
+        prepared, errors = _prepare(contract, rows, errors, source)
+    finally:
+        source.close()
+    report.errors = sorted(errors, key=lambda e: (e.row, e.column or ""))
+    report.rejected = len({e.row for e in report.errors})
+    if report.errors and not partial:
+        return report
+    stored_photos = 0
+    for item in prepared:
+        if item.existing is None:
+            submit(item.data, item.uploads, user, RecordSource.LEDGER, facts=item.facts)
+            report.imported += 1
+            stored_photos += len(item.uploads)
+        elif _changed(item.existing, item):
+            _update(item.existing, item, user)
+            report.updated += 1
+    report.written = True
+    db.session.flush()
+    audit.record(events.LedgerImported(contract_id=contract.id, filename=filename,
+                                       sha256=hashlib.sha256(data).hexdigest(), imported=report.imported,
+                                       updated=report.updated, rejected=report.rejected, photos=stored_photos))
+    return report
+
+
+def _prepare(contract, rows, errors, source: PhotoSource):
+    workers = {s.id_number: s for s in db.session.scalars(sa.select(Staff).where(Staff.provider_id == contract.provider_id))}
+    types = {t.code: t for t in db.session.scalars(sa.select(ServiceType))}
+    refs = [r.values["case_ref"] for r in rows if r.values.get("case_ref")]
+    cases = {c.case_ref: c for c in db.session.scalars(sa.select(Case).where(Case.case_ref.in_(refs)))} if refs else {}
+    existing = {r.record_ref: r for r in db.session.scalars(
+        sa.select(ServiceRecord).where(ServiceRecord.contract_id == contract.id))}
+    seen: dict[str, int] = {}
+    prepared = []
+    for row in rows:
+        v, row_errors = row.values, []
+
+        def err(column, zh, en, _row=row, _errors=row_errors):
+            _errors.append(RowError(_row.number, column, zh, en))
+
+        ref = v["record_ref"]
+        if ref in seen:
+            err("record_ref", f"台账编号与第 {seen[ref]} 行重复", f"record_ref repeats row {seen[ref]}")
+        seen.setdefault(ref, row.number)
+        worker = workers.get(v["worker_id_number"])
+        if worker is None:
+            err("worker_id_number", "服务人员不在承接主体的人员名册上", "the worker is not on the provider's staff roster")
+        st = types.get(v["service_type"])
+        if st is None:
+            err("service_type", f"服务类型“{v['service_type']}”不在服务目录中", f"unknown service type {v['service_type']!r}")
+        case = None
+        if v["case_ref"]:
+            case = cases.get(v["case_ref"])
+            if case is None:
+                err("case_ref", f"户编号 {v['case_ref']} 不存在", f"household {v['case_ref']} does not exist")
+        uploads, facts = [], []
+        for name in v["photos"] or []:
+            if name in source.unsafe or not _SAFE_NAME.match(name) or ".." in PurePosixPath(name).parts:
+                err("photos", f"照片文件名“{name}”含有路径（如 ../），已拒绝", f"unsafe photo file name {name!r}")
+                continue
+            if name not in source.files:
+                err("photos", f"找不到照片文件“{name}”", f"photo file {name!r} not found")
+                continue
+            try:
+                content = source.read(name)
+                facts.append(photos.examine(content))
+                uploads.append(Upload(content, name))
+            except ContentError as exc:
+                err("photos", f"照片“{name}”：{exc.zh}", f"photo {name}: {exc.en}")
+        if worker is not None and st is not None and not any(e.column in ("started_at", "ended_at") for e in row_errors):
+            data = RecordInput(contract=contract, worker=worker, service_type_code=st.code,
+                               started_at=v["started_at"], ended_at=v["ended_at"], case=case, lat=v["lat"],
+                               lon=v["lon"], notes=v["notes"] or "", record_ref=ref, submitted_at=v["submitted_at"])
+            for column, zh, en in check(data):
+                err({"contract": "record_ref", "case_ref": "case_ref"}.get(column, column), zh, en)
+            current = existing.get(ref)
+            if current is not None and current.status is RecordStatus.ACCEPTED and _changed(
+                    current, Prepared(row.number, data, uploads, facts)):
+                err("record_ref", "该记录已审核通过，不能用导入修改", "an accepted record cannot be changed by import")
+            if not row_errors:
+                prepared.append(Prepared(row.number, data, uploads, facts, current))
+        errors.extend(row_errors)
+    return prepared, errors
+
+
+def _changed(record: ServiceRecord, item: Prepared) -> bool:
+    d = item.data
+    new_hashes = [hashlib.sha256(u.data).hexdigest() for u in item.uploads]
+    return (record.worker_id != d.worker.id or record.case_id != (d.case.id if d.case else None)
+            or record.service_type_code != d.service_type_code or record.started_at != d.started_at
+            or record.ended_at != d.ended_at or record.lat != d.lat or record.lon != d.lon
+            or record.notes != (d.notes or "").strip() or [rp.photo.sha256 for rp in record.photos] != new_hashes)
+
+
+def _update(record: ServiceRecord, item: Prepared, user) -> None:
+    from reliefsvc.evidence import service
+
+    if record.status is RecordStatus.REJECTED:
+        service.correct(record, item.data, item.uploads, [], user)
+        return
+    # An unreviewed record is replaced in place: uncount, change, count again.
+    service._count(record, -1)
+    d = item.data
+    record.worker, record.case, record.service_type_code = d.worker, d.case, d.service_type_code
+    record.started_at, record.ended_at = d.started_at, d.ended_at
+    record.month = service.local_month(d.started_at)
+    record.minutes = int((d.ended_at - d.started_at).total_seconds() // 60)
+    record.lat, record.lon, record.notes = d.lat, d.lon, (d.notes or "").strip()
+    from reliefsvc.evidence.models import RecordPhoto
+
+    record.photos = [RecordPhoto(photo=service.store_photo(u, f), position=i, filename=u.filename[-200:])
+                     for i, (u, f) in enumerate(zip(item.uploads, item.facts, strict=True))]
+    record.version += 1
+    db.session.flush()
+    service._count(record, +1)
+    service._history(record, "corrected", "导入更新", user)
+
+
+# --- export ------------------------------------------------------------------------------
+
+def _local(moment):
+    return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+
+
+def export_rows(contract: Contract) -> Iterable[dict]:
+    query = (sa.select(ServiceRecord).where(ServiceRecord.contract_id == contract.id)
+             .order_by(ServiceRecord.started_at, ServiceRecord.id)
+             .options(sa.orm.selectinload(ServiceRecord.photos), sa.orm.joinedload(ServiceRecord.worker),
+                      sa.orm.joinedload(ServiceRecord.case)))
+    for record in db.session.scalars(query):
+        yield {"record_ref": record.record_ref, "worker_id_number": record.worker.id_number,
+               "case_ref": record.case.case_ref if record.case else "", "service_type": record.service_type_code,
+               "started_at": _local(record.started_at), "ended_at": _local(record.ended_at),
+               "lat": "" if record.lat is None else record.lat, "lon": "" if record.lon is None else record.lon,
+               "notes": record.notes, "photos": ";".join(rp.filename or rp.photo.sha256 + ".jpg" for rp in record.photos),
+               "submitted_at": _local(record.submitted_at)}
+
+
+def export_ledger(contract: Contract, target: str) -> int:
+    """Write the ledger with the import's columns to ``target`` (.csv or .xlsx); returns rows."""
+    from reliefsvc.reports import atomic_output
+
+    rows = export_rows(contract)
+    if target.lower().endswith(".xlsx"):
+        from reliefsvc.reports.excel import LedgerColumn, write_ledger
+
+        columns = [LedgerColumn(c.name, c.name) for c in COLUMNS]
+        return write_ledger(target, columns, rows, sheet_title="服务台账")
+    count = 0
+    with atomic_output(target) as fh:
+        text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
+        writer = csv.DictWriter(text, fieldnames=EXPORT_ORDER)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(row)
+            count += 1
+        text.flush()
+        text.detach()
+    return count
+

@@ -1,0 +1,261 @@
+"""Service records: submit (phone or ledger), review, correct; photos and counters. They
+flush, never commit.
+
+Counters: every change of a record's contribution goes through ``_count`` so that the
+contract's month counters (contracts.service.count_record) always equal a direct count.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from reliefsvc import audit
+from reliefsvc.cases.models import Case
+from reliefsvc.contracts import rules as contract_rules
+from reliefsvc.contracts import service as contracts
+from reliefsvc.contracts.models import Contract, ContractStatus, ServiceType
+from reliefsvc.db import utcnow
+from reliefsvc.evidence import events, get_storage, photos
+from reliefsvc.evidence.content import ContentError
+from reliefsvc.evidence.models import (
+    Photo,
+    RecordHistory,
+    RecordPhoto,
+    RecordSource,
+    RecordStatus,
+    ServiceRecord,
+    to_signed64,
+)
+from reliefsvc.extensions import db
+from reliefsvc.notifications import service as notifications
+from reliefsvc.providers import service as providers
+from reliefsvc.providers.models import Staff
+from reliefsvc.security.models import User
+
+LOCAL = photos.LOCAL_TZ
+MAX_PHOTOS_PER_RECORD = 9
+
+
+class RecordError(ValueError):
+    def __init__(self, zh: str, en: str, field: str | None = None):
+        super().__init__(en)
+        self.zh, self.en, self.field = zh, en, field
+
+
+@dataclass(frozen=True)
+class Upload:
+    data: bytes
+    filename: str
+
+
+@dataclass
+class RecordInput:
+    contract: Contract
+    worker: Staff
+    service_type_code: str
+    started_at: datetime
+    ended_at: datetime
+    case: Case | None = None
+    lat: float | None = None
+    lon: float | None = None
+    notes: str = ""
+    record_ref: str | None = None
+    submitted_at: datetime | None = None
+
+
+def local_month(moment: datetime) -> str:
+    return contract_rules.month_key(moment.astimezone(LOCAL).date())
+
+
+def check(data: RecordInput) -> list[tuple[str, str, str]]:
+    """(field, zh, en) for everything wrong with a record before it is saved."""
+    problems = []
+    contract = data.contract
+    if contract.status not in (ContractStatus.ACTIVE, ContractStatus.SUSPENDED, ContractStatus.COMPLETED):
+        problems.append(("contract", "合同不在履行中，不能填报服务记录", "the contract is not running"))
+    st = db.session.get(ServiceType, data.service_type_code)
+    if st is None:
+        problems.append(("service_type", f"服务类型“{data.service_type_code}”不在服务目录中",
+                         f"unknown service type {data.service_type_code!r}"))
+    elif not st.purchasable:
+        problems.append(("service_type", f"“{st.name_zh}”属于政府决定权，不能作为购买服务填报",
+                         f"{st.code} is not purchasable"))
+    elif st.case_linked and data.case is None:
+        problems.append(("case_ref", f"“{st.name_zh}”须填写服务的家庭（户编号）", "this service type needs a household"))
+    if data.worker.provider_id != contract.provider_id:
+        problems.append(("worker_id_number", "服务人员不在本合同承接主体的人员名册上",
+                         "the worker is not on the provider's roster"))
+    elif data.worker.left_on is not None and data.started_at.astimezone(LOCAL).date() > data.worker.left_on:
+        problems.append(("worker_id_number", "服务人员在服务日期前已离岗", "the worker had left before the service"))
+    if data.ended_at < data.started_at:
+        problems.append(("ended_at", "结束时间不能早于开始时间", "ended_at is before started_at"))
+    if (data.lat is None) != (data.lon is None):
+        problems.append(("lat", "纬度和经度须同时填写", "lat and lon go together"))
+    if data.started_at > utcnow():
+        problems.append(("started_at", "开始时间不能晚于现在", "started_at lies in the future"))
+    return problems
+
+
+def _snapshot(record: ServiceRecord) -> dict:
+    return {"service_type": record.service_type_code, "case_id": record.case_id,
+            "started_at": record.started_at.isoformat(), "ended_at": record.ended_at.isoformat(),
+            "lat": record.lat, "lon": record.lon, "notes": record.notes,
+            "photos": [rp.photo.sha256 for rp in record.photos]}
+
+
+def _history(record, action, reason, user):
+    db.session.add(RecordHistory(record=record, version=record.version, action=action, reason=reason or "",
+                                 snapshot=_snapshot(record), by=user, at=utcnow()))
+
+
+def _count(record: ServiceRecord, sign: int) -> None:
+    contracts.count_record(record.contract_id, record.service_type_code, record.month, record.case_id,
+                           record.minutes, record.status.value, sign)
+
+
+def store_photo(upload: Upload, facts: photos.PhotoFacts | None = None) -> Photo:
+    """Check, read and store one photo (original and display copy); once per content.
+
+    ``facts`` from an earlier ``photos.examine`` of the same bytes saves decoding twice.
+    """
+    facts = facts or photos.examine(upload.data)
+    storage = get_storage()
+    stored = storage.put(io.BytesIO(upload.data), max_bytes=photos.MAX_PHOTO_BYTES)
+    existing = db.session.scalar(sa.select(Photo).where(Photo.sha256 == stored.sha256))
+    if existing is not None:
+        return existing
+    display = storage.put(io.BytesIO(facts.display))
+    photo = Photo(sha256=stored.sha256, display_sha256=display.sha256, content_type=facts.content_type,
+                  width=facts.width, height=facts.height, size=stored.size, exif_time=facts.exif_time,
+                  exif_lat=facts.exif_lat, exif_lon=facts.exif_lon, phash=to_signed64(facts.phash),
+                  dhash=to_signed64(facts.dhash), uploaded_at=utcnow())
+    db.session.add(photo)
+    db.session.flush()
+    return photo
+
+
+def submit(data: RecordInput, uploads: list[Upload], user: User | None, source: RecordSource,
+           facts: list[photos.PhotoFacts] | None = None) -> ServiceRecord:
+    problems = check(data)
+    if problems:
+        field, zh, en = problems[0]
+        raise RecordError("；".join(p[1] for p in problems), "; ".join(p[2] for p in problems), field)
+    if len(uploads) > MAX_PHOTOS_PER_RECORD:
+        raise RecordError(f"每条记录最多 {MAX_PHOTOS_PER_RECORD} 张照片", "too many photos", "photos")
+    stored = []
+    for i, upload in enumerate(uploads):
+        try:
+            stored.append((store_photo(upload, facts[i] if facts else None), upload.filename))
+        except ContentError as exc:
+            raise RecordError(f"照片“{upload.filename}”：{exc.zh}", f"photo {upload.filename}: {exc.en}", "photos") from None
+    ref = (data.record_ref or "").strip()
+    if not ref:
+        raise RecordError("缺少台账编号", "record_ref is missing", "record_ref")
+    record = ServiceRecord(
+        contract=data.contract, record_ref=ref, worker=data.worker, case=data.case,
+        service_type_code=data.service_type_code, started_at=data.started_at, ended_at=data.ended_at,
+        month=local_month(data.started_at), minutes=int((data.ended_at - data.started_at).total_seconds() // 60),
+        lat=data.lat, lon=data.lon, notes=(data.notes or "").strip(), submitted_at=data.submitted_at or utcnow(),
+        submitted_by=user, source=source, status=RecordStatus.SUBMITTED)
+    record.photos = [RecordPhoto(photo=p, position=i, filename=(name or "")[-200:]) for i, (p, name) in
+                     enumerate(stored)]
+    db.session.add(record)
+    db.session.flush()
+    _count(record, +1)
+    _history(record, "submitted", "", user)
+    audit.record(events.RecordSubmitted(record_id=record.id, contract_id=record.contract_id, record_ref=ref,
+                                        service_type=record.service_type_code, photos=len(stored), source=source.value))
+    return record
+
+
+def review(record: ServiceRecord, accept: bool, reason: str, user: User) -> None:
+    reason = (reason or "").strip()
+    if record.status is not RecordStatus.SUBMITTED:
+        raise RecordError("只能审核待审核的记录", "only a record awaiting review can be reviewed")
+    if not accept and not reason:
+        raise RecordError("退回时须写明理由", "a rejection needs a reason", "reason")
+    _count(record, -1)
+    record.status = RecordStatus.ACCEPTED if accept else RecordStatus.REJECTED
+    record.reviewed_by, record.reviewed_at, record.review_reason = user, utcnow(), reason or None
+    _count(record, +1)
+    db.session.flush()
+    _history(record, record.status.value, reason, user)
+    audit.record(events.RecordReviewed(record_id=record.id, decision=record.status.value, reason=reason))
+    if not accept:
+        recipients = [record.submitted_by_id] if record.submitted_by_id else []
+        recipients += providers._managers(record.contract.provider)
+        notifications.notify(sorted(set(recipients)), "record.rejected",
+                             f"服务记录 {record.record_ref} 被退回", reason, link=f"/records/{record.id}")
+
+
+def correct(record: ServiceRecord, data: RecordInput, uploads: list[Upload], keep_photo_ids: list[int],
+            user: User) -> None:
+    """A rejected record, corrected by its provider, goes back for review as a new version."""
+    if record.status is not RecordStatus.REJECTED:
+        raise RecordError("只有被退回的记录才能修改后重新提交", "only a rejected record can be corrected")
+    data.contract, data.record_ref = record.contract, record.record_ref
+    problems = check(data)
+    if problems:
+        raise RecordError("；".join(p[1] for p in problems), "; ".join(p[2] for p in problems), problems[0][0])
+    new_photos = []
+    for upload in uploads:
+        try:
+            new_photos.append((store_photo(upload), upload.filename))
+        except ContentError as exc:
+            raise RecordError(f"照片“{upload.filename}”：{exc.zh}", f"photo {upload.filename}: {exc.en}", "photos") from None
+    before = _snapshot(record)
+    _count(record, -1)
+    record.worker, record.case, record.service_type_code = data.worker, data.case, data.service_type_code
+    record.started_at, record.ended_at = data.started_at, data.ended_at
+    record.month = local_month(data.started_at)
+    record.minutes = int((data.ended_at - data.started_at).total_seconds() // 60)
+    record.lat, record.lon, record.notes = data.lat, data.lon, (data.notes or "").strip()
+    kept = [rp for rp in record.photos if rp.photo_id in set(keep_photo_ids)]
+    record.photos = kept + [RecordPhoto(photo=p, position=len(kept) + i, filename=name[-200:])
+                            for i, (p, name) in enumerate(new_photos) if p.id not in {k.photo_id for k in kept}]
+    record.status, record.version = RecordStatus.SUBMITTED, record.version + 1
+    record.reviewed_by = record.reviewed_at = record.review_reason = None
+    db.session.flush()
+    _count(record, +1)
+    after = _snapshot(record)
+    changed = [k for k in after if after[k] != before[k]]
+    _history(record, "corrected", "", user)
+    audit.record(events.RecordCorrected(record_id=record.id, version=record.version, changed=changed))
+
+
+def mark_refuted(record: ServiceRecord, user: User | None, reason: str) -> None:
+    """A spot check found the service was not delivered."""
+    if record.refuted:
+        return
+    record.refuted = True
+    contracts.count_refuted(record.contract_id, record.service_type_code, record.month, +1)
+    _history(record, "refuted", reason, user)
+
+
+def records_for(user, **filters):
+    """Records the user may see, newest first, with the filters of the review list."""
+    from reliefsvc.providers.models import Provider
+
+    query = sa.select(ServiceRecord).join(Contract).join(Provider).order_by(ServiceRecord.started_at.desc(),
+                                                                            ServiceRecord.id.desc())
+    if user.role.is_provider:
+        query = query.where(Provider.organisation_id == user.organisation_id)
+    if filters.get("contract_id"):
+        query = query.where(ServiceRecord.contract_id == filters["contract_id"])
+    if filters.get("status"):
+        query = query.where(ServiceRecord.status == filters["status"])
+    if filters.get("service_type"):
+        query = query.where(ServiceRecord.service_type_code == filters["service_type"])
+    if filters.get("worker_id"):
+        query = query.where(ServiceRecord.worker_id == filters["worker_id"])
+    if filters.get("village_id"):
+        query = query.join(Case, Case.id == ServiceRecord.case_id).where(Case.village_id == filters["village_id"])
+    if filters.get("day_from"):
+        query = query.where(ServiceRecord.started_at >= filters["day_from"])
+    if filters.get("day_to"):
+        query = query.where(ServiceRecord.started_at < filters["day_to"])
+    return query

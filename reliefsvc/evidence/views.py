@@ -1,0 +1,303 @@
+"""Service records: the phone form, the review list, a record with its photos, the ledger."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
+
+from reliefsvc import audit
+from reliefsvc.cases.models import Case
+from reliefsvc.common.formatting import LOCAL_TZ, now_local
+from reliefsvc.contracts import service as contracts
+from reliefsvc.contracts.models import Contract, ContractStatus, ServiceType
+from reliefsvc.evidence import events, get_storage, ledger, service
+from reliefsvc.evidence.forms import LedgerForm, RecordForm, ReviewForm
+from reliefsvc.evidence.models import Photo, RecordPhoto, RecordSource, RecordStatus, ServiceRecord
+from reliefsvc.extensions import db
+from reliefsvc.providers.models import Provider, Staff
+from reliefsvc.security.access import restrict_access, url_object
+from reliefsvc.security.models import BUREAU_ROLES, Role
+from reliefsvc.web import in_locale
+
+bp = Blueprint("records", __name__, url_prefix="/records")
+
+url_object("record_id", ServiceRecord, as_="record")
+url_object("photo_id", Photo, as_="stored_photo")
+
+PROVIDER_PEOPLE = (Role.PROVIDER_MANAGER, Role.PROVIDER_WORKER)
+#: Who may see the original photo with its EXIF position (sensitive personal data).
+ORIGINAL_READERS = (Role.OFFICER, Role.EVALUATOR, Role.INSPECTOR)
+
+
+def _local_input(value: datetime | None):
+    return value.replace(tzinfo=LOCAL_TZ) if value is not None else None
+
+
+def _my_contracts():
+    query = (sa.select(Contract).join(Provider).where(Provider.organisation_id == current_user.organisation_id,
+                                                       Contract.status == ContractStatus.ACTIVE)
+             .order_by(Contract.starts_on.desc()))
+    return db.session.scalars(query).all()
+
+
+def _my_staff(provider_ids):
+    return db.session.scalars(sa.select(Staff).where(Staff.provider_id.in_(provider_ids), Staff.left_on.is_(None))
+                              .order_by(Staff.name)).all()
+
+
+def _case_choices(q: str, chosen: int | None):
+    """Households the worker may serve: a search, the ones served last, the one chosen."""
+    visible = Case.visible_filter(current_user)
+    cases = []
+    if q:
+        like = f"%{q.strip()}%"
+        cases = db.session.scalars(sa.select(Case).where(visible, sa.or_(Case.head_name.like(like),
+                                                                         Case.case_ref.like(like)))
+                                   .order_by(Case.head_name).limit(30)).all()
+    recent_ids = db.session.scalars(
+        sa.select(ServiceRecord.case_id).where(ServiceRecord.submitted_by_id == current_user.id,
+                                               ServiceRecord.case_id.is_not(None))
+        .order_by(ServiceRecord.submitted_at.desc()).limit(40)).all()
+    recent_ids = list(dict.fromkeys(recent_ids))[:8]
+    recent = db.session.scalars(sa.select(Case).where(Case.id.in_(recent_ids), visible)).all() if recent_ids else []
+    if chosen and all(c.id != chosen for c in cases + recent):
+        picked = db.session.scalar(sa.select(Case).where(Case.id == chosen, visible))
+        cases = ([picked] if picked else []) + cases
+    seen, out = set(), [SelectChoice(0, _("No household (not tied to a household)"))]
+    for c in list(cases) + list(recent):
+        if c.id not in seen:
+            seen.add(c.id)
+            out.append(SelectChoice(c.id, f"{c.head_name} · {c.village.name} · {c.case_ref}"))
+    return out
+
+
+@bp.route("/")
+@restrict_access()
+def index():
+    args = request.args
+    filters = {k: args.get(k) for k in ("status", "service_type") if args.get(k)}
+    for key in ("contract_id", "worker_id", "village_id"):
+        if args.get(key, "").isdigit():
+            filters[key] = int(args[key])
+    for key, bound in (("from", "day_from"), ("to", "day_to")):
+        try:
+            day = datetime.strptime(args.get(key, ""), "%Y-%m-%d")
+        except ValueError:
+            continue
+        filters[bound] = (day + timedelta(days=1 if key == "to" else 0)).replace(tzinfo=LOCAL_TZ)
+    page = db.paginate(service.records_for(current_user, **filters), per_page=current_app.config["PAGE_SIZE"],
+                       error_out=False)
+    visible_contracts = contracts.search(current_user)
+    return render_template("records/index.html", page=page, args=args, contracts=visible_contracts,
+                           types=contracts.service_types(), statuses=RecordStatus)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@restrict_access(*PROVIDER_PEOPLE)
+def new():
+    my_contracts = _my_contracts()
+    if not my_contracts:
+        flash(_("Your organisation has no active contract: records cannot be submitted."), "warning")
+        return redirect(url_for("records.index"))
+    form = RecordForm()
+    form.contract_id.choices = [SelectChoice(c.id, f"{c.contract_no} {c.title}") for c in my_contracts]
+    staff = _my_staff({c.provider_id for c in my_contracts})
+    form.worker_id.choices = [SelectChoice(s.id, s.name) for s in staff]
+    types = contracts.service_types(purchasable_only=True)
+    form.service_type.choices = [SelectChoice(t.code, t.name_zh) for t in types]
+    chosen = request.values.get("case_id", type=int)
+    form.case_id.choices = _case_choices(request.args.get("q", ""), chosen)
+    if request.method == "GET":
+        me = next((s for s in staff if s.user_id == current_user.id), None)
+        if me:
+            form.worker_id.data = me.id
+        now = now_local().replace(second=0, microsecond=0, tzinfo=None)
+        form.started_at.data, form.ended_at.data = now - timedelta(minutes=30), now
+        form.submission_key.data = secrets.token_urlsafe(16)
+        if chosen:
+            form.case_id.data = chosen
+    if form.validate_on_submit():
+        key = (form.submission_key.data or "").strip()
+        contract = db.session.get(Contract, form.contract_id.data)
+        ref = f"APP-{key}" if key else f"APP-{secrets.token_urlsafe(12)}"
+        existing = db.session.scalar(sa.select(ServiceRecord).where(ServiceRecord.contract_id == contract.id,
+                                                                    ServiceRecord.record_ref == ref))
+        if existing is not None:  # the same form sent twice (a retry after a dropped answer)
+            return redirect(url_for("records.show", record_id=existing.id))
+        case = db.session.scalar(sa.select(Case).where(Case.id == form.case_id.data, Case.visible_filter(current_user))) \
+            if form.case_id.data else None
+        worker = db.session.get(Staff, form.worker_id.data)
+        uploads = [service.Upload(f.read(), f.filename or "") for f in (form.photos.data or []) if f and f.filename]
+        data = service.RecordInput(contract=contract, worker=worker, service_type_code=form.service_type.data,
+                                   started_at=_local_input(form.started_at.data),
+                                   ended_at=_local_input(form.ended_at.data), case=case, lat=form.lat.data,
+                                   lon=form.lon.data, notes=form.notes.data or "", record_ref=ref)
+        st = db.session.get(ServiceType, form.service_type.data)
+        try:
+            if st is not None and st.photo_required and not uploads:
+                raise service.RecordError(f"“{st.name_zh}”须附现场照片", "this service type needs a photo", "photos")
+            record = service.submit(data, uploads, current_user, RecordSource.PHONE)
+        except service.RecordError as exc:
+            db.session.rollback()
+            target = form[exc.field] if exc.field and exc.field in form else None
+            if target is not None:
+                target.errors = [*target.errors, in_locale(exc)]
+            flash(in_locale(exc), "danger")
+        else:
+            flash(_("Record saved: it now waits for the bureau's review."), "success")
+            return redirect(url_for("records.show", record_id=record.id))
+    return render_template("records/new.html", form=form, q=request.args.get("q", ""))
+
+
+@bp.route("/<int:record_id>")
+@restrict_access()
+def show(record):
+    case = record.case
+    distance = None
+    if case is not None and record.lat is not None and case.position:
+        from reliefsvc.integrity.geo import haversine_km
+
+        distance = haversine_km(record.lat, record.lon, *case.position)
+    return render_template("records/show.html", record=record, review_form=ReviewForm(), distance=distance,
+                           can_review=current_user.role is Role.OFFICER and record.status is RecordStatus.SUBMITTED,
+                           can_correct=current_user.role in PROVIDER_PEOPLE and record.status is RecordStatus.REJECTED,
+                           originals=current_user.role in ORIGINAL_READERS, Status=RecordStatus)
+
+
+@bp.route("/<int:record_id>/review", methods=["POST"])
+@restrict_access(Role.OFFICER)
+def review(record):
+    form = ReviewForm()
+    if form.validate_on_submit():
+        try:
+            service.review(record, bool(form.accept.data), form.reason.data or "", current_user)
+        except service.RecordError as exc:
+            db.session.rollback()
+            flash(in_locale(exc), "danger")
+        else:
+            flash(_("Record %(ref)s: %(s)s.", ref=record.record_ref, s=record.status.label), "success")
+    return redirect(url_for("records.show", record_id=record.id))
+
+
+@bp.route("/<int:record_id>/correct", methods=["GET", "POST"])
+@restrict_access(*PROVIDER_PEOPLE)
+def correct(record):
+    if record.status is not RecordStatus.REJECTED:
+        flash(_("Only a rejected record can be corrected."), "warning")
+        return redirect(url_for("records.show", record_id=record.id))
+    form = RecordForm(obj=None)
+    form.contract_id.choices = [SelectChoice(record.contract_id, record.contract.contract_no)]
+    form.worker_id.choices = [SelectChoice(s.id, s.name) for s in _my_staff({record.contract.provider_id})]
+    form.service_type.choices = [SelectChoice(t.code, t.name_zh) for t in contracts.service_types(True)]
+    form.case_id.choices = _case_choices(request.args.get("q", ""), record.case_id)
+    if request.method == "GET":
+        form.contract_id.data, form.worker_id.data = record.contract_id, record.worker_id
+        form.service_type.data, form.case_id.data = record.service_type_code, record.case_id or 0
+        form.started_at.data = record.started_at.astimezone(LOCAL_TZ).replace(tzinfo=None)
+        form.ended_at.data = record.ended_at.astimezone(LOCAL_TZ).replace(tzinfo=None)
+        form.notes.data, form.lat.data, form.lon.data = record.notes, record.lat, record.lon
+    if form.validate_on_submit():
+        case = db.session.scalar(sa.select(Case).where(Case.id == form.case_id.data, Case.visible_filter(current_user))) \
+            if form.case_id.data else None
+        uploads = [service.Upload(f.read(), f.filename or "") for f in (form.photos.data or []) if f and f.filename]
+        keep = [int(x) for x in request.form.getlist("keep_photo") if x.isdigit()]
+        data = service.RecordInput(contract=record.contract, worker=db.session.get(Staff, form.worker_id.data),
+                                   service_type_code=form.service_type.data,
+                                   started_at=_local_input(form.started_at.data),
+                                   ended_at=_local_input(form.ended_at.data), case=case, lat=form.lat.data,
+                                   lon=form.lon.data, notes=form.notes.data or "")
+        try:
+            service.correct(record, data, uploads, keep, current_user)
+        except service.RecordError as exc:
+            db.session.rollback()
+            flash(in_locale(exc), "danger")
+        else:
+            flash(_("Corrected record sent for review again."), "success")
+            return redirect(url_for("records.show", record_id=record.id))
+    return render_template("records/new.html", form=form, q="", record=record)
+
+
+@bp.route("/<int:record_id>/photos/<int:photo_id>")
+@restrict_access()
+def photo(record, stored_photo):
+    """The display copy (no EXIF) for everyone; the original only for bureau readers, audited."""
+    # A photo is reached only through a record that shows it (and that the user may see).
+    if db.session.get(RecordPhoto, (record.id, stored_photo.id)) is None:
+        abort(404)
+    original = request.args.get("original") == "1"
+    stored: Photo = stored_photo
+    if original:
+        if current_user.role not in ORIGINAL_READERS:
+            abort(403)
+        audit.record(events.OriginalPhotoOpened(photo_id=stored.id, record_id=record.id))
+        return send_file(get_storage().open(stored.sha256), mimetype=stored.content_type, max_age=0)
+    return send_file(get_storage().open(stored.display_sha256), mimetype="image/jpeg", max_age=3600)
+
+
+@bp.route("/ledger", methods=["GET", "POST"])
+@restrict_access(Role.OFFICER, Role.PROVIDER_MANAGER)
+def ledger_import():
+    form = LedgerForm()
+    visible = [c for c in contracts.search(current_user) if c.status is not ContractStatus.DRAFT]
+    form.contract_id.choices = [SelectChoice(c.id, f"{c.contract_no} {c.title}") for c in visible]
+    form.encoding.choices = [SelectChoice("utf-8", "UTF-8"), SelectChoice("gb18030", "GB18030 / GBK")]
+    report = None
+    if form.validate_on_submit():
+        contract = next((c for c in visible if c.id == form.contract_id.data), None)
+        if contract is None:
+            abort(404)
+        upload, photos_zip = form.file.data, form.photos.data
+        tmp = None
+        try:
+            if photos_zip and photos_zip.filename:
+                fd, tmp = tempfile.mkstemp(suffix=".zip")
+                with os.fdopen(fd, "wb") as fh:
+                    photos_zip.save(fh)
+            report = ledger.import_ledger(contract, upload.read(), photos_at=tmp, filename=upload.filename or "",
+                                          encoding=form.encoding.data, partial=False, user=current_user)
+        finally:
+            if tmp:
+                os.unlink(tmp)
+        if report.written:
+            flash(_("Import finished: %(imported)d new, %(updated)d updated, %(rejected)d rejected.",
+                    imported=report.imported, updated=report.updated, rejected=report.rejected), "success")
+        else:
+            db.session.rollback()
+            flash(_("Nothing was imported: the file has %(n)d errors. Correct them and import again.",
+                    n=len(report.errors)), "danger")
+    return render_template("records/ledger.html", form=form, report=report)
+
+
+@bp.route("/ledger/<int:contract_id>.xlsx")
+@restrict_access(*BUREAU_ROLES, Role.PROVIDER_MANAGER)
+def ledger_export(contract):
+    fd, path = tempfile.mkstemp(suffix=".xlsx")
+    os.close(fd)
+    try:
+        ledger.export_ledger(contract, path)
+        with open(path, "rb") as fh:
+            data = fh.read()
+    finally:
+        os.unlink(path)
+    from io import BytesIO
+
+    return send_file(BytesIO(data), as_attachment=True, download_name=f"ledger-{contract.id}.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -1,0 +1,217 @@
+"""Perceptual hashes of evidence photos and a Hamming-distance index over them.
+
+Two independent 64-bit hashes are kept per photo (see docs/integrity.md):
+
+* pHash: signs of the 8x8 lowest frequencies of the DCT of a 32x32 grey thumbnail
+  against their median — the overall layout of light and dark.
+* dHash: whether each pixel of a 9x8 grey thumbnail is brighter than its left
+  neighbour — local horizontal gradients.
+
+Both are bit-compatible with ``imagehash.phash`` / ``imagehash.dhash`` 4.x (same
+thumbnail sizes, same LANCZOS filter, same bit order with the first cell as the most
+significant bit), so hashes stored by this module can be compared with hashes made by
+other tools; we do not depend on imagehash itself because it pulls numpy, scipy and
+PyWavelets into the web image for ~40 lines of arithmetic.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import combinations
+
+from PIL import Image, ImageOps
+
+HASH_BITS = 64
+_PHASH_SIDE = 32  # thumbnail side for the DCT: 4x the 8x8 hash, as imagehash does
+_PHASH_KEEP = 8
+
+# DCT-II basis rows for the lowest 8 frequencies over 32 samples. scipy's unnormalised
+# DCT-II multiplies by 2; a common factor does not change which side of the median a
+# coefficient falls on, so it is left out.
+_DCT_BASIS = tuple(
+    tuple(math.cos(math.pi * k * (2 * n + 1) / (2 * _PHASH_SIDE)) for n in range(_PHASH_SIDE))
+    for k in range(_PHASH_KEEP)
+)
+
+
+def _bits_to_int(bits: Iterable[bool]) -> int:
+    value = 0
+    for bit in bits:
+        value = (value << 1) | bool(bit)
+    return value
+
+
+def _grey(image: Image.Image) -> Image.Image:
+    # A phone photo is stored sideways with an Orientation tag; the same picture
+    # turned upright by another tool must hash alike, so hash what a person sees.
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        # Transparent areas become white, as an image viewer shows them.
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, rgba)
+    return image.convert("L")
+
+
+def phash_of(grey: Image.Image) -> int:
+    """64-bit DCT hash of a grey ("L") image."""
+    small = grey.resize((_PHASH_SIDE, _PHASH_SIDE), Image.Resampling.LANCZOS)
+    data = small.tobytes()
+    side = _PHASH_SIDE
+    rows = [data[r * side:(r + 1) * side] for r in range(side)]
+    # Separable DCT, only the 8 lowest frequencies in each direction are ever needed:
+    # first along each row (horizontal frequency v), then down each column (vertical u).
+    row_coeffs = [[sum(b * p for b, p in zip(basis, row, strict=True)) for basis in _DCT_BASIS]
+                  for row in rows]
+    coeffs = []
+    for basis in _DCT_BASIS:  # vertical frequency u, the row of the 8x8 block
+        for v in range(_PHASH_KEEP):
+            coeffs.append(sum(b * row_coeffs[n][v] for n, b in enumerate(basis)))
+    ordered = sorted(coeffs)
+    median = (ordered[31] + ordered[32]) / 2
+    return _bits_to_int(c > median for c in coeffs)
+
+
+def dhash_of(grey: Image.Image) -> int:
+    """64-bit horizontal-gradient hash of a grey ("L") image."""
+    small = grey.resize((9, 8), Image.Resampling.LANCZOS)
+    data = small.tobytes()
+    return _bits_to_int(data[r * 9 + c + 1] > data[r * 9 + c] for r in range(8) for c in range(8))
+
+
+#: Centre windows hashed besides the full frame, as a share of each side. A copy whose
+#: borders were trimmed by c on every side is the original's centre window at 1 - 2c;
+#: measured, a window within about 1 % per side of the trim matches as closely as a
+#: re-encoded copy, so windows 5 % apart cover trims up to ~9 % per side.
+TRIM_WINDOWS: tuple[float, ...] = (0.95, 0.90, 0.85)
+
+
+def _open_grey(image_bytes: bytes) -> Image.Image:
+    with Image.open(io.BytesIO(image_bytes)) as image:
+        # For a JPEG, decode at 1/2..1/8 scale straight from the DCT blocks: a 12 MP phone
+        # photo then costs a few milliseconds instead of ~100 ms, and the thumbnails
+        # (32x32 and 9x8) are far below what the reduced decode keeps.
+        image.draft("L", (256, 256))
+        return _grey(image)
+
+
+def photo_hashes(image_bytes: bytes) -> tuple[int, int]:
+    """``(phash, dhash)`` of a JPEG/PNG given as bytes; raises ``PIL.UnidentifiedImageError``."""
+    grey = _open_grey(image_bytes)
+    return phash_of(grey), dhash_of(grey)
+
+
+def trim_hashes(grey: Image.Image, windows: Sequence[float] = TRIM_WINDOWS) -> tuple[tuple[int, int], ...]:
+    """``(phash, dhash)`` of each centre window of a grey image."""
+    width, height = grey.size
+    out = []
+    for share in windows:
+        dx, dy = width * (1 - share) / 2, height * (1 - share) / 2
+        window = grey.crop((round(dx), round(dy), round(width - dx), round(height - dy)))
+        out.append((phash_of(window), dhash_of(window)))
+    return tuple(out)
+
+
+def photo_signature(image_bytes: bytes) -> tuple[int, int, tuple[tuple[int, int], ...]]:
+    """``(phash, dhash, trim_hashes)`` from one decode: what the evidence store keeps."""
+    grey = _open_grey(image_bytes)
+    return phash_of(grey), dhash_of(grey), trim_hashes(grey)
+
+
+def hamming(a: int, b: int) -> int:
+    return (a ^ b).bit_count()
+
+
+# --- Finding near-identical hashes among many -------------------------------------------
+#
+# A pair is "the same picture" when pHash and dHash BOTH agree: p <= p_max, d <= d_max
+# and p + d <= sum_max (one hash alone lets different pictures through, NOTES.md).
+#
+# Candidates come from an index: the two hashes are read as one 128-bit key cut into 8
+# bands of 16 bits (4 from each hash), and two photos are compared only when some band
+# is identical. Pigeonhole: if either hash differs in at most 3 bits, one of its 4 bands
+# is untouched, so such a pair is always found; pairs further apart are found when any
+# band survives, which measured on re-encoded, resized, brightened and trimmed copies
+# is nearly always (docs/integrity.md). Looking up also every neighbour within one bit
+# (probe_radius=1) guarantees every pair with p + d <= 15, at 17 times the lookups and
+# 17 times the candidates: affordable for one contract, not for a province.
+
+BANDS = 8
+BAND_BITS = 16
+_BAND_MASK = (1 << BAND_BITS) - 1
+
+
+def _masks(radius: int) -> tuple[int, ...]:
+    out = [0]
+    for r in range(1, radius + 1):
+        for bits in combinations(range(BAND_BITS), r):
+            mask = 0
+            for bit in bits:
+                mask |= 1 << bit
+            out.append(mask)
+    return tuple(out)
+
+
+def _band_keys(phash: int, dhash: int) -> list[int]:
+    key = (phash << 64) | dhash
+    # The band number lives above the 16 bits so one dict serves all bands.
+    return [(b << BAND_BITS) | ((key >> (BAND_BITS * b)) & _BAND_MASK) for b in range(BANDS)]
+
+
+def near_duplicates(
+    items: Sequence[tuple[int, int, Sequence[tuple[int, int]]]],
+    *,
+    phash_max: int,
+    dhash_max: int,
+    sum_max: int,
+    wanted: Callable[[int, int], bool] | None = None,
+    probe_radius: int = 0,
+) -> Iterator[tuple[int, int, int, int]]:
+    """Pairs ``(i, j, p, d)``, i < j, of ``items`` (``(phash, dhash, trim_hashes)``) that match.
+
+    Full frames are compared with full frames, and each trim window of one item with
+    the full frame of the other (the other may be a trimmed copy). Every pair is
+    reported once, with the distances of its closest comparison; ``wanted(i, j)`` can
+    veto a matching pair (e.g. two photos of one record) before it is kept.
+    """
+    masks = _masks(probe_radius)
+    phashes = [item[0] for item in items]
+    dhashes = [item[1] for item in items]
+    index: dict[int, list[int]] = {}
+    for n, (phash, dhash, _trims) in enumerate(items):
+        for key in _band_keys(phash, dhash):
+            bucket = index.get(key)
+            if bucket is None:
+                index[key] = [n]
+            else:
+                bucket.append(n)
+
+    get = index.get
+    found: dict[tuple[int, int], tuple[int, int]] = {}
+    for i, (phash, dhash, trims) in enumerate(items):
+        for sig_no, (qp, qd) in enumerate(((phash, dhash), *trims)):
+            for key in _band_keys(qp, qd):
+                for mask in masks:
+                    bucket = get(key ^ mask)
+                    if bucket is None:
+                        continue
+                    for j in bucket:
+                        # Full against full is symmetric: look at it from one side only.
+                        if j == i or (sig_no == 0 and j < i):
+                            continue
+                        p = (qp ^ phashes[j]).bit_count()
+                        if p > phash_max:
+                            continue
+                        d = (qd ^ dhashes[j]).bit_count()
+                        if d > dhash_max or p + d > sum_max:
+                            continue
+                        pair = (i, j) if i < j else (j, i)
+                        best = found.get(pair)
+                        if best is not None and best[0] + best[1] <= p + d:
+                            continue
+                        if wanted is None or wanted(*pair):
+                            found[pair] = (p, d)
+    for (i, j), (p, d) in sorted(found.items()):
+        yield i, j, p, d

@@ -1,0 +1,122 @@
+"""Service records from the phone form, review and correction, photos and their privacy."""
+
+import io
+from datetime import datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from PIL import Image
+
+from reliefsvc.audit.models import AuditEntry
+from reliefsvc.evidence.models import RecordStatus, ServiceRecord
+from reliefsvc.notifications.models import Notification
+from reliefsvc.providers import service as providers
+from tests.conftest import make_id
+
+
+@pytest.fixture
+def field(create_contract, create_case, villages, create_user):
+    contract = create_contract(obligations=(("home_visit", "month", 10, "records"),))
+    worker_user = create_user("provider_worker", org=contract.provider.organisation)
+    staff = providers.add_staff(contract.provider, id_number=make_id(21), name="马小军", role="coordinator")
+    staff.user = worker_user
+    case = create_case(villages[0], ref="HH-100", head_name="韩大山")
+    return {"contract": contract, "worker": worker_user, "staff": staff, "case": case}
+
+
+def post_record(client, field, photo, **extra):
+    now = datetime.now().replace(second=0, microsecond=0)
+    data = {"contract_id": field["contract"].id, "case_id": field["case"].id, "service_type": "home_visit",
+            "worker_id": field["staff"].id, "started_at": (now - timedelta(minutes=40)).strftime("%Y-%m-%dT%H:%M"),
+            "ended_at": now.strftime("%Y-%m-%dT%H:%M"), "notes": "了解家庭近况", "lat": "35.39", "lon": "103.71",
+            "submission_key": "k-1", "photos": [(io.BytesIO(photo), "现场.jpg")], **extra}
+    return client.post("/records/new", data=data, content_type="multipart/form-data")
+
+
+def test_a_worker_records_a_home_visit_with_a_photo(client, login, field, photo_bytes, db):
+    login(field["worker"])
+    form = client.get(f"/records/new?case_id={field['case'].id}").get_data(as_text=True)
+    assert "韩大山" in form and 'capture="environment"' in form
+    photo = photo_bytes(5, when=datetime(2026, 11, 27, 9, 0), gps=(35.39, 103.71))
+    response = post_record(client, field, photo)
+    assert response.status_code == 302
+    record = db.session.scalar(sa.select(ServiceRecord))
+    assert record.record_ref == "APP-k-1" and record.status is RecordStatus.SUBMITTED and len(record.photos) == 1
+    # the same form sent again (a retry after a dropped answer) saves nothing new
+    again = post_record(client, field, photo)
+    assert again.status_code == 302 and again.headers["Location"].endswith(f"/records/{record.id}")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ServiceRecord)) == 1
+    assert "入户走访" in client.get("/records/").get_data(as_text=True)
+
+
+def test_a_photo_is_required_for_a_home_visit_and_must_be_a_photo(client, login, field, db):
+    login(field["worker"])
+    response = post_record(client, field, b"not a photo", submission_key="k-2")
+    assert response.status_code == 200 and "不是 JPEG 或 PNG" in response.get_data(as_text=True)
+    response = post_record(client, field, b"", submission_key="k-3", photos=[])
+    assert "须附现场照片" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ServiceRecord)) == 0
+
+
+def test_review_reject_correct_accept(client, login, field, photo_bytes, create_user, db):
+    login(field["worker"])
+    post_record(client, field, photo_bytes(6))
+    record = db.session.scalar(sa.select(ServiceRecord))
+    officer = create_user("officer")
+    login(officer)
+    assert client.post(f"/records/{record.id}/review", data={"reject": "1", "reason": ""}).status_code == 302
+    assert record.status is RecordStatus.SUBMITTED  # a rejection needs a reason
+    client.post(f"/records/{record.id}/review", data={"reject": "1", "reason": "照片与服务对象不符"})
+    db.session.refresh(record)
+    assert record.status is RecordStatus.REJECTED
+    note = db.session.scalar(sa.select(Notification).where(Notification.user_id == field["worker"].id))
+    assert "被退回" in note.title and note.body == "照片与服务对象不符"
+    login(field["worker"])
+    page = client.get(f"/records/{record.id}").get_data(as_text=True)
+    assert "照片与服务对象不符" in page
+    now = datetime.now().replace(second=0, microsecond=0)
+    client.post(f"/records/{record.id}/correct", data={
+        "contract_id": field["contract"].id, "case_id": field["case"].id, "service_type": "home_visit",
+        "worker_id": field["staff"].id, "started_at": (now - timedelta(minutes=50)).strftime("%Y-%m-%dT%H:%M"),
+        "ended_at": now.strftime("%Y-%m-%dT%H:%M"), "notes": "补拍照片", "keep_photo": [],
+        "photos": [(io.BytesIO(photo_bytes(7)), "补拍.jpg")]}, content_type="multipart/form-data")
+    db.session.refresh(record)
+    assert record.status is RecordStatus.SUBMITTED and record.version == 2 and record.notes == "补拍照片"
+    assert [h.action for h in record.history] == ["submitted", "rejected", "corrected"]
+    login(officer)
+    client.post(f"/records/{record.id}/review", data={"accept": "1"})
+    db.session.refresh(record)
+    assert record.status is RecordStatus.ACCEPTED
+
+
+def test_providers_get_photos_without_exif_and_originals_are_audited(client, login, field, photo_bytes,
+                                                                     create_user, db):
+    login(field["worker"])
+    post_record(client, field, photo_bytes(8, when=datetime(2026, 11, 27, 9, 0), gps=(35.39, 103.71)))
+    record = db.session.scalar(sa.select(ServiceRecord))
+    photo_id = record.photos[0].photo_id
+    shown = client.get(f"/records/{record.id}/photos/{photo_id}")
+    image = Image.open(io.BytesIO(shown.data))
+    assert not image.getexif().get_ifd(0x8825) and not image.getexif()
+    shown.close()
+    assert client.get(f"/records/{record.id}/photos/{photo_id}?original=1").status_code == 403
+    login(create_user("evaluator"))
+    original = client.get(f"/records/{record.id}/photos/{photo_id}?original=1")
+    assert Image.open(io.BytesIO(original.data)).getexif().get_ifd(0x8825)
+    original.close()
+    assert db.session.scalar(sa.select(AuditEntry).where(AuditEntry.event_type == "records.original_photo_opened"))
+
+
+def test_another_provider_cannot_open_the_record_or_its_photo(client, login, field, photo_bytes, create_user,
+                                                              create_provider):
+    login(field["worker"])
+    post_record(client, field, photo_bytes(9))
+    from reliefsvc.extensions import db
+
+    record = db.session.scalar(sa.select(ServiceRecord))
+    other = create_provider(name="别家机构")
+    login(create_user("provider_manager", org=other.organisation))
+    assert client.get(f"/records/{record.id}").status_code == 404
+    assert client.get(f"/records/{record.id}/photos/{record.photos[0].photo_id}").status_code == 404
+    assert record.record_ref not in client.get("/records/").get_data(as_text=True)
+    assert client.get(f"/cases/{field['case'].id}").status_code == 404
