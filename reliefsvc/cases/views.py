@@ -145,8 +145,10 @@ def import_file():
 @restrict_access()
 def show(case):
     is_officer = current_user.role is Role.OFFICER
+    timeline_hook = current_app.extensions.get("case_timeline")
     return render_template(
         "cases/show.html", case=case, now=utcnow(), is_officer=is_officer,
+        timeline=timeline_hook(case, current_user) if timeline_hook else [],
         waiting=case.discovery_status is DiscoveryStatus.PENDING, discovered=case.origin is Origin.DISCOVERED,
         review_form=ReviewForm(), reveal_form=RevealForm(), clear_form=AlertClearForm())
 

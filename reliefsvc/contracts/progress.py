@@ -143,6 +143,29 @@ def indicator_values(contract: Contract, on: date, counters: Counters | None = N
     }
 
 
+def missed_alert_checks(contract: Contract, now, limit: int = 20):
+    """Alerts in the contract's area during its term whose door-to-door check came late
+    or not at all (section 十二): (count, the latest ``limit`` of them)."""
+    from reliefsvc.cases.models import Alert, Case
+    from reliefsvc.contracts.models import contract_village
+
+    area = sa.select(contract_village.c.region_id).where(contract_village.c.contract_id == contract.id)
+    late = sa.or_(sa.and_(Alert.cleared_at.is_(None), Alert.due_at < now), Alert.cleared_at > Alert.due_at)
+    query = (sa.select(Alert).join(Case, Case.id == Alert.case_id)
+             .where(Case.village_id.in_(area), late, Alert.due_at >= _utc_start(contract.starts_on),
+                    Alert.due_at < _utc_start(contract.ends_on, days=1)))
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    return total, db.session.scalars(query.order_by(Alert.due_at.desc()).limit(limit)).all()
+
+
+def _utc_start(day: date, days: int = 0):
+    from datetime import datetime, time, timedelta
+
+    from reliefsvc.common.formatting import LOCAL_TZ
+
+    return datetime.combine(day + timedelta(days=days), time(0), LOCAL_TZ)
+
+
 def meets(value: Decimal | None, target: Decimal, comparison: str) -> bool | None:
     if value is None:
         return None

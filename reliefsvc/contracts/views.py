@@ -38,6 +38,7 @@ from reliefsvc.contracts.models import (
     PerformanceTarget,
     ServiceType,
 )
+from reliefsvc.db import utcnow
 from reliefsvc.extensions import db
 from reliefsvc.providers.models import Provider
 from reliefsvc.regions.models import Level, Region
@@ -167,6 +168,7 @@ def show(contract):
     chart = bar_chart([(f"{m[2:4]}年{int(m[5:])}月", d) for m, d, _a in series], title=_("Service records per month"),
                       unit=_("records")) if series else None
     values = progress.indicator_values(contract, today, counters)
+    missed_total, missed = progress.missed_alert_checks(contract, utcnow())
     officer = current_user.role is Role.OFFICER
     obligation_form, amend_form = ObligationForm(), None
     obligation_form.service_type.choices = [SelectChoice(t.code, t.name_zh) for t in service.service_types(True)]
@@ -178,6 +180,7 @@ def show(contract):
         status_form=_status_form(contract), document_form=DocumentForm(), amend_form=amend_form,
         next_due=progress.next_due(contract, today), today=today,
         ended=[o for o in contract.obligations if o.ended_in_version is not None], Status=ContractStatus,
+        missed_total=missed_total, missed=missed,
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -167,9 +167,21 @@ def submit(data: RecordInput, uploads: list[Upload], user: User | None, source: 
     db.session.flush()
     _count(record, +1)
     _history(record, "submitted", "", user)
+    _clear_alert_by(record)
     audit.record(events.RecordSubmitted(record_id=record.id, contract_id=record.contract_id, record_ref=ref,
                                         service_type=record.service_type_code, photos=len(stored), source=source.value))
     return record
+
+
+def _clear_alert_by(record: ServiceRecord) -> None:
+    """An alert check at a household with an open alert is the door-to-door check it asked for."""
+    if record.service_type_code != "alert_check" or record.case is None:
+        return
+    from reliefsvc.cases import service as cases
+
+    alert = cases.open_alert_of(record.case)
+    if alert is not None and alert.issued_at <= record.ended_at:
+        cases.clear_alert(alert, "", record_id=record.id, at=record.ended_at)
 
 
 def review(record: ServiceRecord, accept: bool, reason: str, user: User) -> None:
@@ -234,6 +246,30 @@ def mark_refuted(record: ServiceRecord, user: User | None, reason: str) -> None:
     record.refuted = True
     contracts.count_refuted(record.contract_id, record.service_type_code, record.month, +1)
     _history(record, "refuted", reason, user)
+
+
+def timeline(case: Case, user) -> list[ServiceRecord]:
+    from reliefsvc.providers.models import Provider
+
+    query = (sa.select(ServiceRecord).join(Contract).join(Provider).where(ServiceRecord.case_id == case.id)
+             .order_by(ServiceRecord.started_at.desc()).limit(200)
+             .options(sa.orm.selectinload(ServiceRecord.photos)))
+    if user.role.is_provider:
+        query = query.where(Provider.organisation_id == user.organisation_id)
+    return db.session.scalars(query).all()
+
+
+def worker_days(worker: Staff, day_from, day_to) -> list[tuple[object, list[ServiceRecord]]]:
+    """A worker's records between two local days, grouped by day: what a working day looked like."""
+    start = datetime.combine(day_from, datetime.min.time(), LOCAL)
+    end = datetime.combine(day_to, datetime.min.time(), LOCAL) + timedelta(days=1)
+    rows = db.session.scalars(sa.select(ServiceRecord).where(
+        ServiceRecord.worker_id == worker.id, ServiceRecord.started_at >= start, ServiceRecord.started_at < end)
+        .order_by(ServiceRecord.started_at)).all()
+    days: dict = {}
+    for r in rows:
+        days.setdefault(r.started_at.astimezone(LOCAL).date(), []).append(r)
+    return sorted(days.items(), reverse=True)
 
 
 def records_for(user, **filters):

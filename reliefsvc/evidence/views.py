@@ -43,6 +43,13 @@ url_object("record_id", ServiceRecord, as_="record")
 url_object("photo_id", Photo, as_="stored_photo")
 
 PROVIDER_PEOPLE = (Role.PROVIDER_MANAGER, Role.PROVIDER_WORKER)
+
+
+@bp.record_once
+def _register(state):
+    # The household page shows every service the household received (a provider sees
+    # only its own organisation's records there).
+    state.app.extensions["case_timeline"] = service.timeline
 #: Who may see the original photo with its EXIF position (sensitive personal data).
 ORIGINAL_READERS = (Role.OFFICER, Role.EVALUATOR, Role.INSPECTOR)
 
@@ -180,6 +187,25 @@ def show(record):
                            can_review=current_user.role is Role.OFFICER and record.status is RecordStatus.SUBMITTED,
                            can_correct=current_user.role in PROVIDER_PEOPLE and record.status is RecordStatus.REJECTED,
                            originals=current_user.role in ORIGINAL_READERS, Status=RecordStatus)
+
+
+@bp.route("/providers/<int:provider_id>/staff/<int:staff_id>")
+@restrict_access()
+def worker(provider, staff):
+    """A worker's days: every record, hour by hour, for the last weeks (or a chosen span)."""
+    today = now_local().date()
+    try:
+        day_from = datetime.strptime(request.args.get("from", ""), "%Y-%m-%d").date()
+    except ValueError:
+        day_from = today - timedelta(days=13)
+    try:
+        day_to = datetime.strptime(request.args.get("to", ""), "%Y-%m-%d").date()
+    except ValueError:
+        day_to = today
+    if (day_to - day_from).days > 92:
+        day_from = day_to - timedelta(days=92)
+    return render_template("records/worker.html", provider=provider, staff=staff,
+                           days=service.worker_days(staff, day_from, day_to), day_from=day_from, day_to=day_to)
 
 
 @bp.route("/<int:record_id>/review", methods=["POST"])

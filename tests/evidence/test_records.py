@@ -120,3 +120,35 @@ def test_another_provider_cannot_open_the_record_or_its_photo(client, login, fie
     assert client.get(f"/records/{record.id}/photos/{record.photos[0].photo_id}").status_code == 404
     assert record.record_ref not in client.get("/records/").get_data(as_text=True)
     assert client.get(f"/cases/{field['case'].id}").status_code == 404
+
+
+def test_an_alert_check_clears_the_alert_and_late_ones_show_on_the_contract(client, login, field, create_user, db):
+    from datetime import UTC
+
+    from reliefsvc.cases import service as cases
+    from reliefsvc.evidence import service as records
+    from reliefsvc.evidence.models import RecordSource
+
+    issued = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
+    on_time = cases.issue_alert(field["case"], "red", issued)
+    records.submit(records.RecordInput(contract=field["contract"], worker=field["staff"],
+                                       service_type_code="alert_check", started_at=issued + timedelta(hours=3),
+                                       ended_at=issued + timedelta(hours=4), case=field["case"],
+                                       record_ref="AC-1"), [], None, RecordSource.LEDGER)
+    assert on_time.cleared_at == issued + timedelta(hours=4) and on_time.cleared_by_record_id is not None
+    late = cases.issue_alert(field["case"], "red", issued + timedelta(days=2))
+    login(create_user("officer"))
+    page = client.get(f"/contracts/{field['contract'].id}").get_data(as_text=True)
+    assert 'data-testid="missed-alerts">1<' in page and late.case.head_name in page
+
+
+def test_the_household_page_shows_its_services_and_the_worker_page_the_days(client, login, field, photo_bytes,
+                                                                         create_user, db):
+    login(field["worker"])
+    post_record(client, field, photo_bytes(12))
+    case_page = client.get(f"/cases/{field['case'].id}").get_data(as_text=True)
+    assert 'data-testid="case-timeline"' in case_page and "入户走访" in case_page and "马小军" in case_page
+    login(create_user("officer"))
+    provider = field["contract"].provider
+    days = client.get(f"/records/providers/{provider.id}/staff/{field['staff'].id}").get_data(as_text=True)
+    assert 'data-testid="worker-day"' in days and "入户走访" in days

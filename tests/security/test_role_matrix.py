@@ -96,6 +96,7 @@ MATRIX: dict[str, tuple[str, str, frozenset]] = {
     "records.review": ("POST", R + "/review", OFFICER),
     "records.correct": ("GET", R + "/correct", frozenset({Role.PROVIDER_MANAGER, Role.PROVIDER_WORKER})),
     "records.photo": ("GET", R + "/photos/{photo_id}", ALL),
+    "records.worker": ("GET", "/records" + P + "/staff/{staff_id}", ALL),
 }
 
 #: Pages anyone may open.
@@ -291,7 +292,8 @@ def test_another_users_messages_are_404(role, client, login, create_user, object
     assert client.post(f"/notifications/{someone_else}/read").status_code == 404
 
 
-PROVIDER_SCOPED = [e for e, (_m, url, _r) in MATRIX.items() if url.startswith((P, C, R)) or "{contract_id}" in url]
+PROVIDER_SCOPED = [e for e, (_m, url, _r) in MATRIX.items()
+                   if url.startswith((P, C, R)) or "{contract_id}" in url or "{provider_id}" in url]
 OTHER_CASES = [(e, r) for e in PROVIDER_SCOPED for r in (Role.PROVIDER_MANAGER, Role.PROVIDER_WORKER)]
 
 
