@@ -10,6 +10,10 @@ from PIL import Image
 PDF = "application/pdf"
 JPEG = "image/jpeg"
 PNG = "image/png"
+HEIC = "image/heic"
+
+#: The "ftyp" brands of HEIF photos as iPhones and many Android phones write them.
+_HEIC_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1")
 
 #: A photo from a phone is at most ~50 MP; anything larger is refused before decoding.
 MAX_PIXELS = 60_000_000
@@ -28,6 +32,8 @@ def sniff(data: bytes) -> str | None:
         return JPEG
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
         return PNG
+    if data[4:8] == b"ftyp" and data[8:12] in _HEIC_BRANDS:
+        return HEIC
     return None
 
 

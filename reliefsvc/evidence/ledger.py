@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
 import re
 import zipfile
 from collections.abc import Iterable
@@ -178,6 +179,7 @@ def _prepare(contract, rows, errors, source: PhotoSource):
         sa.select(ServiceRecord).where(ServiceRecord.contract_id == contract.id))}
     seen: dict[str, int] = {}
     prepared = []
+    examined = examine_all(source, [n for r in rows for n in (r.values.get("photos") or [])])
     for row in rows:
         v, row_errors = row.values, []
 
@@ -209,7 +211,8 @@ def _prepare(contract, rows, errors, source: PhotoSource):
                 continue
             try:
                 content = source.read(name)
-                facts.append(photos.examine(content))
+                fact = examined.get(hashlib.sha256(content).digest()) if examined is not None else None
+                facts.append(fact if fact is not None else photos.examine(content))
                 uploads.append(Upload(content, name))
             except ContentError as exc:
                 err("photos", f"照片“{name}”：{exc.zh}", f"photo {name}: {exc.en}")
@@ -227,6 +230,43 @@ def _prepare(contract, rows, errors, source: PhotoSource):
                 prepared.append(Prepared(row.number, data, uploads, facts, current))
         errors.extend(row_errors)
     return prepared, errors
+
+
+#: From this many photos on, they are examined by one process per core.
+PARALLEL_FROM = 48
+
+
+def examine_all(source: PhotoSource, names: list[str]) -> dict[bytes, photos.PhotoFacts] | None:
+    """Examine the ledger's photos on every core (decoding, EXIF, hashes, the display copy).
+
+    Returns facts by SHA-256 digest for the photos that passed; those that failed are
+    examined again, one by one, by the row checks, which then report their errors. None
+    when there are too few photos to be worth other processes.
+    """
+    names = [n for n in dict.fromkeys(names) if n in source.files and n not in source.unsafe]
+    if len(names) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
+        return None
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    contents = {}
+    for name in names:
+        try:
+            data = source.read(name)
+        except ContentError:
+            continue
+        contents.setdefault(hashlib.sha256(data).digest(), data)
+    # "spawn": the workers start clean, without this process's database connections.
+    with ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=multiprocessing.get_context("spawn")) as pool:
+        results = pool.map(_examine_or_none, contents.values(), chunksize=8)
+        return {digest: fact for digest, fact in zip(contents, results, strict=True) if fact is not None}
+
+
+def _examine_or_none(data: bytes) -> photos.PhotoFacts | None:
+    try:
+        return photos.examine(data)
+    except ContentError:
+        return None
 
 
 def _changed(record: ServiceRecord, item: Prepared) -> bool:

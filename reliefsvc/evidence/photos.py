@@ -15,7 +15,15 @@ from zoneinfo import ZoneInfo
 
 from PIL import ExifTags, Image, ImageOps
 
-from reliefsvc.evidence.content import JPEG, PNG, ContentError, sniff
+from reliefsvc.evidence.content import HEIC, JPEG, PNG, ContentError, sniff
+
+try:  # HEIC photos from phones, read by pillow-heif (a well-kept libheif binding)
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+    _PHOTO_TYPES = (JPEG, PNG, HEIC)
+except ImportError:  # pragma: no cover — the dependency is declared; this keeps a broken install readable
+    _PHOTO_TYPES = (JPEG, PNG)
 from reliefsvc.integrity.photohash import photo_hashes
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -83,9 +91,9 @@ def examine(data: bytes) -> PhotoFacts:
     if len(data) > MAX_PHOTO_BYTES:
         raise ContentError("照片超过 15 MB", "the photo is larger than 15 MB")
     kind = sniff(data)
-    if kind not in (JPEG, PNG):
-        raise ContentError("文件内容不是 JPEG 或 PNG 照片（按内容判断，与扩展名无关）",
-                           "the file is not a JPEG or PNG photo (judged by its content)")
+    if kind not in _PHOTO_TYPES:
+        raise ContentError("文件内容不是 JPEG、PNG 或 HEIC 照片（按内容判断，与扩展名无关）",
+                           "the file is not a JPEG, PNG or HEIC photo (judged by its content)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

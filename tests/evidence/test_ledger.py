@@ -78,7 +78,7 @@ CASES = {
     "non-purchasable type": (dict(stype="approval_decision"), "service_type", "不能作为购买服务填报"),
     "end before start": (dict(end="2026-03-02 09:00"), "ended_at", "结束时间不能早于开始时间"),
     "missing photo file": (dict(photos="nowhere.jpg"), "photos", "找不到照片文件“nowhere.jpg”"),
-    "text file renamed .jpg": (dict(photos="fake.jpg"), "photos", "不是 JPEG 或 PNG"),
+    "text file renamed .jpg": (dict(photos="fake.jpg"), "photos", "不是 JPEG、PNG 或 HEIC"),
     "20000 x 20000 pixels": (dict(photos="huge.png"), "photos", "照片像素过多"),
     "bad ID check digit": (dict(worker=make_id(11)[:-1] + ("0" if make_id(11)[-1] != "0" else "1")),
                            "worker_id_number", "身份证号校验位错误"),

@@ -52,7 +52,7 @@ def test_a_worker_records_a_home_visit_with_a_photo(client, login, field, photo_
 def test_a_photo_is_required_for_a_home_visit_and_must_be_a_photo(client, login, field, db):
     login(field["worker"])
     response = post_record(client, field, b"not a photo", submission_key="k-2")
-    assert response.status_code == 200 and "不是 JPEG 或 PNG" in response.get_data(as_text=True)
+    assert response.status_code == 200 and "不是 JPEG、PNG 或 HEIC" in response.get_data(as_text=True)
     response = post_record(client, field, b"", submission_key="k-3", photos=[])
     assert "须附现场照片" in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ServiceRecord)) == 0
@@ -152,3 +152,19 @@ def test_the_household_page_shows_its_services_and_the_worker_page_the_days(clie
     provider = field["contract"].provider
     days = client.get(f"/records/providers/{provider.id}/staff/{field['staff'].id}").get_data(as_text=True)
     assert 'data-testid="worker-day"' in days and "入户走访" in days
+
+
+def test_heic_photos_from_phones_are_taken_and_shown_as_jpeg(field, db):
+    import pillow_heif  # noqa: F401 — registered by reliefsvc.evidence.photos
+
+    from reliefsvc.evidence import service as records
+
+    img = Image.new("RGB", (320, 240), (30, 120, 200))
+    out = io.BytesIO()
+    img.save(out, "HEIF")
+    photo = records.store_photo(records.Upload(out.getvalue(), "IMG_0001.HEIC"))
+    assert photo.content_type == "image/heic" and (photo.width, photo.height) == (320, 240)
+    from reliefsvc.evidence import get_storage
+
+    with get_storage().open(photo.display_sha256) as fh:
+        assert fh.read(3) == b"\xff\xd8\xff"
