@@ -27,8 +27,9 @@ class RecordStatus(enum.StrEnum):
 
     @property
     def label(self) -> str:
+        # "Sent back", not "Rejected": the provider corrects it and sends it again.
         return str({"submitted": _l("Awaiting review"), "accepted": _l("Accepted"),
-                    "rejected": _l("Rejected")}[self.value])
+                    "rejected": _l("Sent back")}[self.value])
 
 
 class RecordSource(enum.StrEnum):

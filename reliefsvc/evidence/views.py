@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import secrets
 import tempfile
@@ -124,7 +126,8 @@ def new():
     if not my_contracts:
         flash(_("Your organisation has no active contract: records cannot be submitted."), "warning")
         return redirect(url_for("records.index"))
-    form = RecordForm()
+    searching = request.method == "GET" and request.args.get("search")
+    form = RecordForm(formdata=request.args) if searching else RecordForm()
     form.contract_id.choices = [SelectChoice(c.id, f"{c.contract_no} {c.title}") for c in my_contracts]
     staff = _my_staff({c.provider_id for c in my_contracts})
     form.worker_id.choices = [SelectChoice(s.id, s.name) for s in staff]
@@ -132,7 +135,7 @@ def new():
     form.service_type.choices = [SelectChoice(t.code, t.name_zh) for t in types]
     chosen = request.values.get("case_id", type=int)
     form.case_id.choices = _case_choices(request.args.get("q", ""), chosen)
-    if request.method == "GET":
+    if request.method == "GET" and not searching:
         me = next((s for s in staff if s.user_id == current_user.id), None)
         if me:
             form.worker_id.data = me.id
@@ -144,7 +147,10 @@ def new():
     if form.validate_on_submit():
         key = (form.submission_key.data or "").strip()
         contract = db.session.get(Contract, form.contract_id.data)
-        ref = f"APP-{key}" if key else f"APP-{secrets.token_urlsafe(12)}"
+        # Derived from the form's one-time key, so a re-sent form finds its record; short
+        # enough to read out on the phone: APP-20261128-K7Q2MX.
+        digest = hashlib.sha256((key or secrets.token_urlsafe(12)).encode()).digest()
+        ref = f"APP-{form.started_at.data:%Y%m%d}-{base64.b32encode(digest).decode()[:6]}"
         existing = db.session.scalar(sa.select(ServiceRecord).where(ServiceRecord.contract_id == contract.id,
                                                                     ServiceRecord.record_ref == ref))
         if existing is not None:  # the same form sent twice (a retry after a dropped answer)

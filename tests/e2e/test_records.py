@@ -29,7 +29,7 @@ PHONE_POSITION = {"latitude": 35.37134, "longitude": 103.71062, "accuracy": 15}
 REASON = "照片与服务对象不符"
 NOTES = "入户走访：了解家中老人身体状况和冬季取暖情况，无新增困难。"
 CORRECTED_NOTES = "补拍户主本人在家中的照片；老人身体状况稳定，取暖煤已送到。"
-#: The 4th and 5th decimal of a position shown with five: the one the phone gave.
+#: The record page shows the phone's position (not the photo's) to five decimals.
 SHOWN_POSITION = "35.37134, 103.71062"
 #: A rejected record's status, as the 退回 button, the reason (已退回：…) and the history say.
 SENT_BACK = "已退回"

@@ -41,7 +41,8 @@ def test_a_worker_records_a_home_visit_with_a_photo(client, login, field, photo_
     response = post_record(client, field, photo)
     assert response.status_code == 302
     record = db.session.scalar(sa.select(ServiceRecord))
-    assert record.record_ref == "APP-k-1" and record.status is RecordStatus.SUBMITTED and len(record.photos) == 1
+    assert record.record_ref.startswith("APP-") and len(record.record_ref) == 19
+    assert record.status is RecordStatus.SUBMITTED and len(record.photos) == 1
     # the same form sent again (a retry after a dropped answer) saves nothing new
     again = post_record(client, field, photo)
     assert again.status_code == 302 and again.headers["Location"].endswith(f"/records/{record.id}")
@@ -168,3 +169,11 @@ def test_heic_photos_from_phones_are_taken_and_shown_as_jpeg(field, db):
 
     with get_storage().open(photo.display_sha256) as fh:
         assert fh.read(3) == b"\xff\xd8\xff"
+
+
+def test_finding_a_household_keeps_what_was_typed(client, login, field):
+    login(field["worker"])
+    page = client.get("/records/new", query_string={"search": "1", "q": "韩", "notes": "已经写好的服务内容",
+                                                     "service_type": "care_service"}).get_data(as_text=True)
+    assert "已经写好的服务内容" in page and "韩大山" in page
+    assert '<option selected value="care_service">' in page or 'value="care_service" selected' in page
