@@ -143,6 +143,50 @@ def indicator_values(contract: Contract, on: date, counters: Counters | None = N
     }
 
 
+@dataclass(frozen=True)
+class RuleStatus:
+    done: int
+    total: int
+
+    @property
+    def met(self) -> bool:
+        return self.done >= self.total
+
+
+def extra_rule_status(contract: Contract, obligation: Obligation, on: date) -> RuleStatus | None:
+    """How an obligation's extra rule stands in the current month.
+
+    red_alert_24h: red alerts issued in the area this month, and how many were checked
+    within 24 hours. tekun_monthly: 特困 households in the area receiving assistance, and
+    how many this contract served this month.
+    """
+    from reliefsvc.cases.models import Alert, Case, CaseCategory, CaseStatus
+    from reliefsvc.contracts.models import contract_village
+
+    area = sa.select(contract_village.c.region_id).where(contract_village.c.contract_id == contract.id)
+    first = on.replace(day=1)
+    start, end = _utc_start(first), _utc_start(rules.period_bounds("month", rules.month_key(on))[1])
+    if obligation.extra_rule == "red_alert_24h":
+        from datetime import timedelta
+
+        alerts = db.session.execute(sa.select(Alert.issued_at, Alert.cleared_at, Alert.cleared_by_record_id)
+                                    .join(Case, Case.id == Alert.case_id)
+                                    .where(Case.village_id.in_(area), Alert.level == "red",
+                                           Alert.issued_at >= start, Alert.issued_at < end)).all()
+        done = sum(1 for issued, cleared, by_record in alerts
+                   if cleared is not None and by_record is not None and cleared - issued <= timedelta(hours=24))
+        return RuleStatus(done, len(alerts))
+    if obligation.extra_rule == "tekun_monthly":
+        tekun = sa.select(Case.id).join(CaseCategory, CaseCategory.case_id == Case.id).where(
+            Case.village_id.in_(area), CaseCategory.category == "tekun", Case.status == CaseStatus.ACTIVE)
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(tekun.subquery()))
+        done = db.session.scalar(sa.select(sa.func.count(sa.distinct(MonthCase.case_id))).where(
+            MonthCase.contract_id == contract.id, MonthCase.month == rules.month_key(on), MonthCase.records > 0,
+            MonthCase.case_id.in_(tekun)))
+        return RuleStatus(done, total)
+    return None
+
+
 def missed_alert_checks(contract: Contract, now, limit: int = 20):
     """Alerts in the contract's area during its term whose door-to-door check came late
     or not at all (section 十二): (count, the latest ``limit`` of them)."""

@@ -169,6 +169,8 @@ def show(contract):
                       unit=_("records")) if series else None
     values = progress.indicator_values(contract, today, counters)
     missed_total, missed = progress.missed_alert_checks(contract, utcnow())
+    rule_status = {op.obligation.id: progress.extra_rule_status(contract, op.obligation, today)
+                   for op in obligations if op.obligation.extra_rule}
     officer = current_user.role is Role.OFFICER
     obligation_form, amend_form = ObligationForm(), None
     obligation_form.service_type.choices = [SelectChoice(t.code, t.name_zh) for t in service.service_types(True)]
@@ -180,7 +182,7 @@ def show(contract):
         status_form=_status_form(contract), document_form=DocumentForm(), amend_form=amend_form,
         next_due=progress.next_due(contract, today), today=today,
         ended=[o for o in contract.obligations if o.ended_in_version is not None], Status=ContractStatus,
-        missed_total=missed_total, missed=missed,
+        missed_total=missed_total, missed=missed, rule_status=rule_status,
     )
 
 

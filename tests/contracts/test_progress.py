@@ -86,3 +86,34 @@ def test_counters_equal_a_direct_count(create_contract, create_case, villages, c
     counters = progress.Counters(contract)
     months = {m for (_code, m), row in counters.rows.items() if row.delivered or row.rejected}
     assert {"2026-03", "2026-04", "2026-06", "2026-07", "2026-10", "2027-01"} <= months
+
+
+def test_extra_rules_are_measured(create_contract, create_case, villages, db):
+    from datetime import date, timedelta
+
+    from reliefsvc.cases import service as cases
+    from reliefsvc.cases.models import CaseCategory
+    from reliefsvc.common.formatting import now_local
+
+    today = now_local().date()
+    contract = create_contract(obligations=(("care_service", "month", 5, "records", "tekun_monthly"),
+                                            ("alert_check", "month", 5, "records", "red_alert_24h")),
+                               starts_on=date(today.year, 1, 1) if today.month > 1 else date(today.year - 1, 12, 1))
+    worker = providers.add_staff(contract.provider, id_number=make_id(78), name="照料员", role="coordinator")
+    tekun = [create_case(villages[0]) for _ in range(3)]
+    for case in tekun:
+        db.session.add(CaseCategory(case=case, category="tekun"))
+    db.session.flush()
+    start = datetime.combine(today.replace(day=1), datetime.min.time(), tzinfo=UTC) + timedelta(hours=2)
+    records.submit(records.RecordInput(contract=contract, worker=worker, service_type_code="care_service",
+                                       started_at=start, ended_at=start + timedelta(minutes=40), case=tekun[0],
+                                       record_ref="T-1"), [], None, RecordSource.LEDGER)
+    red = cases.issue_alert(tekun[1], "red", start)
+    records.submit(records.RecordInput(contract=contract, worker=worker, service_type_code="alert_check",
+                                       started_at=start + timedelta(hours=5), ended_at=start + timedelta(hours=6),
+                                       case=tekun[1], record_ref="T-2"), [], None, RecordSource.LEDGER)
+    assert red.cleared_by_record_id is not None
+    status = {o.extra_rule: progress.extra_rule_status(contract, o, today) for o in contract.obligations}
+    # both households were served this month (a visit of any kind counts); the third was not
+    assert (status["tekun_monthly"].done, status["tekun_monthly"].total) == (2, 3)
+    assert (status["red_alert_24h"].done, status["red_alert_24h"].total) == (1, 1)
