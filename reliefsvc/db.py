@@ -55,6 +55,11 @@ class Base(DeclarativeBase):
     )
 
 
+def str_enum(cls, length: int = 20) -> sa.Enum:
+    """A ``str`` enum stored as its values in a VARCHAR (no database enum type to migrate)."""
+    return sa.Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+
+
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -31,6 +31,20 @@ def select_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def flash_import(report) -> None:
+    """The one-line result of an import page; a failed import rolls back what it touched."""
+    from flask import flash
+    from flask_babel import gettext as _
+
+    if report.written:
+        flash(_("Import finished: %(imported)d new, %(updated)d updated, %(rejected)d rejected.",
+                imported=report.imported, updated=report.updated, rejected=report.rejected), "success")
+    else:
+        db.session.rollback()
+        flash(_("Nothing was imported: the file has %(n)d errors. Correct them and import again.",
+                n=len(report.errors)), "danger")
+
+
 def current_locale() -> str:
     """``zh_CN`` or ``en``: the platform's own names for its two languages.
 

@@ -12,15 +12,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reliefsvc.common import idnumber
-from reliefsvc.db import TimestampMixin
+from reliefsvc.db import TimestampMixin, str_enum
 from reliefsvc.extensions import db
 from reliefsvc.providers.models import Provider, Staff
 from reliefsvc.regions.models import Region
 from reliefsvc.security.models import BUREAU_ROLES, Role, User
-
-
-def _enum(cls, length=20):
-    return sa.Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
 
 
 class LabelledEnum(enum.StrEnum):
@@ -168,15 +164,15 @@ class Case(TimestampMixin, db.Model):
     #: Where to find the house when the village is not enough (门牌、组、地标).
     address: Mapped[str | None] = mapped_column(sa.String(200))
     household_size: Mapped[int]
-    status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus), default=CaseStatus.ACTIVE)
+    status: Mapped[CaseStatus] = mapped_column(str_enum(CaseStatus, 20), default=CaseStatus.ACTIVE)
     #: When the status last changed (停保、死亡 …); required for every status but active.
     status_changed_on: Mapped[date | None]
     #: WGS-84 position of the house, if known; else the village centre stands in.
     lat: Mapped[float | None]
     lon: Mapped[float | None]
-    origin: Mapped[Origin] = mapped_column(_enum(Origin), default=Origin.IMPORTED)
+    origin: Mapped[Origin] = mapped_column(str_enum(Origin, 20), default=Origin.IMPORTED)
     #: Discovered households only (section 十一): pending until an officer confirms or dismisses.
-    discovery_status: Mapped[DiscoveryStatus | None] = mapped_column(_enum(DiscoveryStatus))
+    discovery_status: Mapped[DiscoveryStatus | None] = mapped_column(str_enum(DiscoveryStatus, 20))
     #: The provider whose worker found the household: the discovery counts for it.
     discovered_by_provider_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("provider.id", ondelete="RESTRICT"), index=True)
@@ -263,7 +259,7 @@ class CaseCategory(db.Model):
     )
 
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("assistance_case.id", ondelete="CASCADE"), primary_key=True)
-    category: Mapped[Category] = mapped_column(_enum(Category, 10), primary_key=True)
+    category: Mapped[Category] = mapped_column(str_enum(Category, 10), primary_key=True)
 
     case: Mapped[Case] = relationship(back_populates="category_rows")
 
@@ -282,7 +278,7 @@ class CaseMember(TimestampMixin, db.Model):
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("assistance_case.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(sa.String(50))
     #: Relation to the head of the household.
-    relation: Mapped[MemberRelation] = mapped_column(_enum(MemberRelation))
+    relation: Mapped[MemberRelation] = mapped_column(str_enum(MemberRelation, 20))
     #: Full resident ID number, if known; shown masked, revealed only with an audit entry.
     id_number: Mapped[str | None] = mapped_column(sa.String(18), index=True)
     birth_year: Mapped[int | None]
@@ -311,7 +307,7 @@ class Alert(TimestampMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Indexed as the first column of the unique (case_id, level, issued_at).
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("assistance_case.id", ondelete="RESTRICT"))
-    level: Mapped[AlertLevel] = mapped_column(_enum(AlertLevel, 10))
+    level: Mapped[AlertLevel] = mapped_column(str_enum(AlertLevel, 10))
     #: When the monitoring system issued the alert (UTC).
     issued_at: Mapped[datetime]
     #: issued_at plus the deadline of the level (settings ALERT_DEADLINE_HOURS) as it stood at issue time.

@@ -25,7 +25,7 @@ from reliefsvc.providers import service as providers
 from reliefsvc.providers.models import Provider
 from reliefsvc.security.access import restrict_access, url_object
 from reliefsvc.security.models import PROVIDER_ROLES, Role
-from reliefsvc.web import in_locale
+from reliefsvc.web import flash_import, in_locale
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -130,13 +130,7 @@ def import_file():
         upload = form.file.data
         report = service.import_cases(upload.read(), filename=upload.filename or "",
                                       encoding=form.encoding.data, partial=form.partial.data)
-        if report.written:
-            flash(_("Import finished: %(imported)d new, %(updated)d updated, %(rejected)d rejected.",
-                    imported=report.imported, updated=report.updated, rejected=report.rejected), "success")
-        else:
-            db.session.rollback()
-            flash(_("Nothing was imported: the file has %(n)d errors. Correct them and import again.",
-                    n=len(report.errors)), "danger")
+        flash_import(report)
     return render_template("cases/import.html", form=form, report=report, columns=IMPORT_COLUMNS,
                            hours=service.deadline_hours())
 

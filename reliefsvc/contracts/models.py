@@ -10,15 +10,11 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from reliefsvc.db import TimestampMixin
+from reliefsvc.db import TimestampMixin, str_enum
 from reliefsvc.extensions import db
 from reliefsvc.providers.models import Provider, Vetting, bureau_or_own
 from reliefsvc.regions.models import Region
 from reliefsvc.security.models import User
-
-
-def _enum(cls, length=24):
-    return sa.Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
 
 
 class Labelled(enum.StrEnum):
@@ -129,15 +125,15 @@ class Contract(TimestampMixin, db.Model):
     title: Mapped[str] = mapped_column(sa.String(200))
     provider_id: Mapped[int] = mapped_column(sa.ForeignKey("provider.id", ondelete="RESTRICT"), index=True)
     purchaser: Mapped[str] = mapped_column(sa.String(200))
-    procurement_method: Mapped[ProcurementMethod] = mapped_column(_enum(ProcurementMethod))
+    procurement_method: Mapped[ProcurementMethod] = mapped_column(str_enum(ProcurementMethod, 24))
     amount: Mapped[Decimal] = mapped_column(sa.Numeric(14, 2))
     budget_source: Mapped[str | None] = mapped_column(sa.String(200))
     starts_on: Mapped[date]
     ends_on: Mapped[date]
-    pricing_model: Mapped[PricingModel] = mapped_column(_enum(PricingModel))
+    pricing_model: Mapped[PricingModel] = mapped_column(str_enum(PricingModel, 24))
     #: Payments follow the assessment results (the coefficient of the grade).
     payment_linked: Mapped[bool] = mapped_column(default=True)
-    status: Mapped[ContractStatus] = mapped_column(_enum(ContractStatus), default=ContractStatus.DRAFT, index=True)
+    status: Mapped[ContractStatus] = mapped_column(str_enum(ContractStatus, 24), default=ContractStatus.DRAFT, index=True)
     status_changed_on: Mapped[date | None]
     #: The vetting approval that allowed the contract to become active.
     activated_under_vetting_id: Mapped[int | None] = mapped_column(
@@ -183,9 +179,9 @@ class Obligation(TimestampMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     contract_id: Mapped[int] = mapped_column(sa.ForeignKey("contract.id", ondelete="CASCADE"), index=True)
     service_type_code: Mapped[str] = mapped_column(sa.ForeignKey("service_type.code", ondelete="RESTRICT"))
-    period: Mapped[Period] = mapped_column(_enum(Period, 10))
+    period: Mapped[Period] = mapped_column(str_enum(Period, 10))
     target: Mapped[int]
-    unit: Mapped[Unit] = mapped_column(_enum(Unit, 10))
+    unit: Mapped[Unit] = mapped_column(str_enum(Unit, 10))
     #: An extra rule: "red_alert_24h" (every red alert in the area checked within 24 hours),
     #: "tekun_monthly" (every 特困 household visited each month).
     extra_rule: Mapped[str | None] = mapped_column(sa.String(40))
@@ -206,7 +202,7 @@ class PerformanceTarget(TimestampMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contract_id: Mapped[int] = mapped_column(sa.ForeignKey("contract.id", ondelete="CASCADE"), index=True)
-    group: Mapped[TargetGroup] = mapped_column(_enum(TargetGroup, 16))
+    group: Mapped[TargetGroup] = mapped_column(str_enum(TargetGroup, 16))
     name: Mapped[str] = mapped_column(sa.String(200))
     target_value: Mapped[Decimal] = mapped_column(sa.Numeric(14, 4))
     unit: Mapped[str] = mapped_column(sa.String(20), default="")
@@ -277,7 +273,7 @@ class ContractDocument(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contract_id: Mapped[int] = mapped_column(sa.ForeignKey("contract.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[DocumentKind] = mapped_column(_enum(DocumentKind, 20))
+    kind: Mapped[DocumentKind] = mapped_column(str_enum(DocumentKind, 20))
     sha256: Mapped[str] = mapped_column(sa.String(64))
     #: The uploader's file name, for display only.
     filename: Mapped[str] = mapped_column(sa.String(200))

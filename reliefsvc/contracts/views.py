@@ -45,7 +45,7 @@ from reliefsvc.regions.models import Level, Region
 from reliefsvc.reports.charts import bar_chart
 from reliefsvc.security.access import restrict_access, url_object
 from reliefsvc.security.models import BUREAU_ROLES, Role
-from reliefsvc.web import in_locale
+from reliefsvc.web import flash_import, in_locale
 
 bp = Blueprint("contracts", __name__, url_prefix="/contracts")
 
@@ -322,13 +322,7 @@ def import_file():
         run = service.import_contracts if kind == "contracts" else service.import_obligations
         report = run(upload.read(), filename=upload.filename or "", encoding=form.encoding.data,
                      partial=form.partial.data, user=current_user)
-        if report.written:
-            flash(_("Import finished: %(imported)d new, %(updated)d updated, %(rejected)d rejected.",
-                    imported=report.imported, updated=report.updated, rejected=report.rejected), "success")
-        else:
-            db.session.rollback()
-            flash(_("Nothing was imported: the file has %(n)d errors. Correct them and import again.",
-                    n=len(report.errors)), "danger")
+        flash_import(report)
     return render_template("contracts/import.html", form=form, report=report, kind=kind)
 
 

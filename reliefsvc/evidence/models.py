@@ -11,13 +11,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reliefsvc.cases.models import Case
 from reliefsvc.contracts.models import Contract, ServiceType
+from reliefsvc.db import str_enum
 from reliefsvc.extensions import db
 from reliefsvc.providers.models import Staff, bureau_or_own
 from reliefsvc.security.models import User
-
-
-def _enum(cls, length=12):
-    return sa.Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
 
 
 class RecordStatus(enum.StrEnum):
@@ -77,8 +74,8 @@ class ServiceRecord(db.Model):
     notes: Mapped[str] = mapped_column(sa.Text, default="")
     submitted_at: Mapped[datetime]
     submitted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="RESTRICT"))
-    source: Mapped[RecordSource] = mapped_column(_enum(RecordSource))
-    status: Mapped[RecordStatus] = mapped_column(_enum(RecordStatus), default=RecordStatus.SUBMITTED, index=True)
+    source: Mapped[RecordSource] = mapped_column(str_enum(RecordSource, 12))
+    status: Mapped[RecordStatus] = mapped_column(str_enum(RecordStatus, 12), default=RecordStatus.SUBMITTED, index=True)
     reviewed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="RESTRICT"))
     reviewed_at: Mapped[datetime | None]
     review_reason: Mapped[str | None] = mapped_column(sa.Text)

@@ -37,7 +37,7 @@ from reliefsvc.extensions import db
 from reliefsvc.providers.models import Provider, Staff
 from reliefsvc.security.access import restrict_access, url_object
 from reliefsvc.security.models import BUREAU_ROLES, Role
-from reliefsvc.web import in_locale
+from reliefsvc.web import flash_import, in_locale
 
 bp = Blueprint("records", __name__, url_prefix="/records")
 
@@ -308,13 +308,7 @@ def ledger_import():
         finally:
             if tmp:
                 os.unlink(tmp)
-        if report.written:
-            flash(_("Import finished: %(imported)d new, %(updated)d updated, %(rejected)d rejected.",
-                    imported=report.imported, updated=report.updated, rejected=report.rejected), "success")
-        else:
-            db.session.rollback()
-            flash(_("Nothing was imported: the file has %(n)d errors. Correct them and import again.",
-                    n=len(report.errors)), "danger")
+        flash_import(report)
     return render_template("records/ledger.html", form=form, report=report)
 
 

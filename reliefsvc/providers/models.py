@@ -9,13 +9,9 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from reliefsvc.db import TimestampMixin
+from reliefsvc.db import TimestampMixin, str_enum
 from reliefsvc.extensions import db
 from reliefsvc.security.models import BUREAU_ROLES, Organisation, User
-
-
-def _enum(cls, length=20):
-    return sa.Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
 
 
 class LabelledEnum(enum.StrEnum):
@@ -59,7 +55,7 @@ class Provider(TimestampMixin, db.Model):
     name: Mapped[str] = mapped_column(sa.String(200))
     #: Unified social credit code (统一社会信用代码), GB 32100-2015, check characters verified.
     uscc: Mapped[str] = mapped_column(sa.String(18), unique=True)
-    org_type: Mapped[OrgType] = mapped_column(_enum(OrgType))
+    org_type: Mapped[OrgType] = mapped_column(str_enum(OrgType, 20))
     registered_on: Mapped[date | None]
     registration_authority: Mapped[str | None] = mapped_column(sa.String(200))
     legal_rep: Mapped[str | None] = mapped_column(sa.String(50))
@@ -93,7 +89,7 @@ class Staff(TimestampMixin, db.Model):
     #: Full resident ID number (GB 11643); shown masked, revealed only with an audit entry.
     id_number: Mapped[str] = mapped_column(sa.String(18), index=True)
     phone: Mapped[str | None] = mapped_column(sa.String(11))
-    role: Mapped[StaffRole] = mapped_column(_enum(StaffRole))
+    role: Mapped[StaffRole] = mapped_column(str_enum(StaffRole, 20))
     qualification: Mapped[str | None] = mapped_column(sa.String(100))
     hired_on: Mapped[date | None]
     left_on: Mapped[date | None]
@@ -154,7 +150,7 @@ class Vetting(TimestampMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     provider_id: Mapped[int] = mapped_column(sa.ForeignKey("provider.id", ondelete="RESTRICT"), index=True)
-    status: Mapped[VettingStatus] = mapped_column(_enum(VettingStatus), default=VettingStatus.OPEN)
+    status: Mapped[VettingStatus] = mapped_column(str_enum(VettingStatus, 20), default=VettingStatus.OPEN)
     opened_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="RESTRICT"))
     decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="RESTRICT"))
     decided_on: Mapped[date | None]
@@ -205,7 +201,7 @@ class VettingItem(db.Model):
     title: Mapped[str] = mapped_column(sa.String(200))
     needs_document: Mapped[bool]
     position: Mapped[int]
-    verdict: Mapped[Verdict] = mapped_column(_enum(Verdict, 10), default=Verdict.PENDING)
+    verdict: Mapped[Verdict] = mapped_column(str_enum(Verdict, 10), default=Verdict.PENDING)
     remark: Mapped[str] = mapped_column(sa.Text, default="")
     checked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="RESTRICT"))
     checked_at: Mapped[datetime | None]
@@ -272,14 +268,14 @@ class Relation(TimestampMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     provider_id: Mapped[int] = mapped_column(sa.ForeignKey("provider.id", ondelete="RESTRICT"), index=True)
     staff_id: Mapped[int] = mapped_column(sa.ForeignKey("staff.id", ondelete="RESTRICT"), index=True)
-    kind: Mapped[RelationKind] = mapped_column(_enum(RelationKind))
+    kind: Mapped[RelationKind] = mapped_column(str_enum(RelationKind, 20))
     #: Who the staff member is related to, as declared or found.
     related_name: Mapped[str] = mapped_column(sa.String(100))
     #: Where that person sits: the bureau account, the village, the case reference.
     related_detail: Mapped[str] = mapped_column(sa.String(200), default="")
     #: Kinship as declared (配偶、父母、子女、兄弟姐妹 …) or the reason of a match.
     relationship_text: Mapped[str] = mapped_column(sa.String(200), default="")
-    status: Mapped[RelationStatus] = mapped_column(_enum(RelationStatus))
+    status: Mapped[RelationStatus] = mapped_column(str_enum(RelationStatus, 20))
     #: For platform matches: a stable key so that a rerun does not list the same match twice.
     match_key: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
     reviewed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="RESTRICT"))

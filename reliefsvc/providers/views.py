@@ -48,7 +48,7 @@ from reliefsvc.providers.models import (
 from reliefsvc.security.access import restrict_access, url_object
 from reliefsvc.security.forms import ConfirmForm
 from reliefsvc.security.models import BUREAU_ROLES, Role
-from reliefsvc.web import in_locale
+from reliefsvc.web import flash_import, in_locale
 
 bp = Blueprint("providers", __name__, url_prefix="/providers")
 
@@ -124,19 +124,9 @@ def import_file():
         upload = form.file.data
         report = service.import_providers(upload.read(), filename=upload.filename or "",
                                           encoding=form.encoding.data, partial=form.partial.data)
-        _import_flash(report)
+        flash_import(report)
     return render_template("providers/import.html", form=form, report=report, provider=None,
                            columns="uscc, name, org_type, registered_on, legal_rep, phone, address, vetted_on, vetted_by, vetting_valid_until")
-
-
-def _import_flash(report):
-    if report.written:
-        flash(_("Import finished: %(imported)d new, %(updated)d updated, %(rejected)d rejected.",
-                imported=report.imported, updated=report.updated, rejected=report.rejected), "success")
-    else:
-        db.session.rollback()
-        flash(_("Nothing was imported: the file has %(n)d errors. Correct them and import again.",
-                n=len(report.errors)), "danger")
 
 
 @bp.route("/<int:provider_id>")
@@ -186,7 +176,7 @@ def import_staff(provider):
         upload = form.file.data
         report = service.import_staff(provider, upload.read(), filename=upload.filename or "",
                                       encoding=form.encoding.data, partial=form.partial.data)
-        _import_flash(report)
+        flash_import(report)
     return render_template("providers/import.html", form=form, report=report, provider=provider,
                            columns="name, id_number, phone, role, qualification, hired_on, nominated_by_purchaser, attendance_by_purchaser")
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, render_template
-from flask_babel import gettext as _
+from flask import Blueprint, render_template
 
 from reliefsvc.common.forms import ImportForm
-from reliefsvc.extensions import db
 from reliefsvc.regions import service
 from reliefsvc.regions.models import Region
 from reliefsvc.security.access import restrict_access, url_object
 from reliefsvc.security.models import Role
+from reliefsvc.web import flash_import
 
 bp = Blueprint("regions", __name__, url_prefix="/regions")
 
@@ -38,11 +37,5 @@ def import_file():
         upload = form.file.data
         report = service.import_regions(upload.read(), filename=upload.filename or "",
                                         encoding=form.encoding.data, partial=form.partial.data)
-        if report.written:
-            flash(_("Import finished: %(imported)d new, %(updated)d updated, %(rejected)d rejected.",
-                    imported=report.imported, updated=report.updated, rejected=report.rejected), "success")
-        else:
-            db.session.rollback()
-            flash(_("Nothing was imported: the file has %(n)d errors. Correct them and import again.",
-                    n=len(report.errors)), "danger")
+        flash_import(report)
     return render_template("regions/import.html", form=form, report=report)
