@@ -5,7 +5,8 @@
   var state = document.getElementById("position-state");
   var lat = document.getElementById("lat");
   var lon = document.getElementById("lon");
-  if (!state || !lat || !lon || lat.value) { return; }
+  if (!state || !lat || !lon) { return; }
+  if (lat.value) { state.textContent = state.dataset.found; return; }  // kept from before a search
   if (!("geolocation" in navigator)) { state.textContent = state.dataset.none; return; }
   state.textContent = state.dataset.waiting;
   navigator.geolocation.getCurrentPosition(function (pos) {
