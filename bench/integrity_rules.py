@@ -41,16 +41,24 @@ PHRASES = [
     "告知临时救助申请流程", "核查预警信息属实", "家庭收入较上月减少", "学生在校表现良好",
     "残疾人两项补贴已落实", "医疗费用负担较重", "建议纳入监测对象", "已向村委会反馈情况",
 ]
+# Characters of the free-written part of a note.
+OWN = "今天老人说最近睡眠还行腿脚有些疼孙子放假回来了家里新买了电视冬天的煤已经备好想问医保报销怎么办"
 FIELD = sorted(catalogue.FIELD_WORK_CODES)
 OTHER = ["phone_followup", "case_records", "application_assist", "training", "office_duty", "meeting"]
 TYPE_MINUTES = {t.code: t.min_minutes or 30 for t in catalogue.CATALOGUE}
 
 
 def _photo(rnd: random.Random, n: int, taken: datetime, lat: float, lon: float) -> PhotoFacts:
+    roll = rnd.random()
+    if roll < 0.01:
+        taken -= timedelta(hours=5)  # planted: taken long before the service
+    elif roll < 0.02:
+        lat += 0.2  # planted: taken 22 km away
+    exif_time = None if 0.02 <= roll < 0.04 else taken  # planted: no EXIF
     return PhotoFacts(
         photo_id=f"P{n}", sha256=f"{rnd.getrandbits(256):064x}",
         phash=rnd.getrandbits(64), dhash=rnd.getrandbits(64),
-        exif_time=taken, exif_lat=lat + rnd.uniform(-0.005, 0.005), exif_lon=lon + rnd.uniform(-0.005, 0.005),
+        exif_time=exif_time, exif_lat=lat + rnd.uniform(-0.005, 0.005), exif_lon=lon + rnd.uniform(-0.005, 0.005),
         trim_hashes=tuple((rnd.getrandbits(64), rnd.getrandbits(64)) for _ in range(3)),
     )
 
@@ -118,7 +126,11 @@ def generate(n: int, seed: int) -> list[RecordFacts]:
                 lat, lon = clat + 0.5, clon  # planted: 55 km away
             case_linked = catalogue.BY_CODE[kind].case_linked
             if case_linked:
-                notes = (f"{start:%m月%d日}入户走访{name}家，" + "，".join(rnd.sample(PHRASES, rnd.randint(2, 4))) + "。")
+                # Template words, phrases in any order, and a clause of the worker's own:
+                # as templated as real ledgers get without every note being a copy.
+                own = "".join(rnd.choice(OWN) for _ in range(rnd.randint(4, 9)))
+                notes = (f"{start:%m月%d日}入户走访{name}家，" + "，".join(rnd.sample(PHRASES, rnd.randint(2, 4)))
+                         + f"，{own}。")
             else:
                 notes = "开展" + catalogue.BY_CODE[kind].name_zh + "，" + rnd.choice(PHRASES)
             if records and rnd.random() < 0.01:

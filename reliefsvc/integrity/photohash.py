@@ -7,11 +7,12 @@ Two independent 64-bit hashes are kept per photo (see docs/integrity.md):
 * dHash: whether each pixel of a 9x8 grey thumbnail is brighter than its left
   neighbour — local horizontal gradients.
 
-Both are bit-compatible with ``imagehash.phash`` / ``imagehash.dhash`` 4.x (same
-thumbnail sizes, same LANCZOS filter, same bit order with the first cell as the most
-significant bit), so hashes stored by this module can be compared with hashes made by
-other tools; we do not depend on imagehash itself because it pulls numpy, scipy and
-PyWavelets into the web image for ~40 lines of arithmetic.
+Both follow the construction of ``imagehash.phash`` / ``imagehash.dhash`` 4.x (same
+thumbnail sizes, LANCZOS filter, median rule and bit order, first cell as the most
+significant bit). We do not depend on imagehash: it brings numpy, scipy and PyWavelets
+for what is ~40 lines of arithmetic on a 32x32 thumbnail here, and it neither applies
+EXIF orientation nor decodes JPEGs at reduced size (we do both, so values may differ
+from imagehash's by a bit or two; only our own hashes are ever compared).
 """
 
 from __future__ import annotations

@@ -323,15 +323,16 @@ def detect_travel_impossible(records: Sequence[RecordFacts], thresholds: Thresho
 
 def _photo_reuse_partners(
     records: Sequence[RecordFacts], thresholds: ThresholdPolicy,
-) -> dict[int, tuple[int, str, str]]:
-    """Record index → (partner record index, own photo id, partner photo id + how)."""
-    partners: dict[int, tuple[int, str, str]] = {}
+) -> dict[int, tuple[int, Hashable, Hashable, tuple[int, int] | None]]:
+    """Record index → (partner record index, own photo id, partner photo id, (p, d) or
+    None for the same file)."""
+    partners: dict[int, tuple[int, Hashable, Hashable, tuple[int, int] | None]] = {}
 
-    def settle(x: int, x_photo: Hashable, y: int, y_photo: Hashable, how: str) -> None:
+    def settle(x: int, x_photo: Hashable, y: int, y_photo: Hashable, how: tuple[int, int] | None) -> None:
         if x not in partners:
-            partners[x] = (y, str(x_photo), f"{y_photo}|{how}")
+            partners[x] = (y, x_photo, y_photo, how)
 
-    def settle_group(members: list[tuple[int, Hashable]], how: str) -> None:
+    def settle_group(members: list[tuple[int, Hashable]], how: tuple[int, int] | None) -> None:
         # Each record of the group needs one other record of the group as its partner.
         first = members[0]
         second = next((m for m in members if m[0] != first[0]), None)
@@ -356,10 +357,10 @@ def _photo_reuse_partners(
                     trims_of[key] = photo.trim_hashes
     for members in by_sha.values():
         if len(members) > 1:
-            settle_group(members, "file")
+            settle_group(members, None)
     for members in nodes.values():
         if len(members) > 1:
-            settle_group(members, "0|0")
+            settle_group(members, (0, 0))
 
     keys = list(nodes)
     node_members = [nodes[k] for k in keys]
@@ -387,7 +388,7 @@ def _photo_reuse_partners(
                     continue
                 other = next((m for m in theirs if m[0] != rec), None)
                 if other is not None:
-                    settle(rec, photo, other[0], other[1], f"{p}|{d}")
+                    settle(rec, photo, other[0], other[1], (p, d))
     return partners
 
 
@@ -399,14 +400,12 @@ def detect_photo_reused(records: Sequence[RecordFacts], thresholds: ThresholdPol
     ``photohash.near_duplicates``. Both records are flagged, each naming the other.
     """
     out = []
-    for n, (m, own_photo, theirs) in sorted(_photo_reuse_partners(records, thresholds).items()):
+    for n, (m, own_photo, other_photo, how) in sorted(_photo_reuse_partners(records, thresholds).items()):
         r, other = records[n], records[m]
-        other_photo, how = theirs.split("|", 1)
-        if how == "file":
+        if how is None:
             what = "为同一文件"
         else:
-            p, d = how.split("|")
-            what = f"为同一画面（感知哈希相差 pHash {p} 位、dHash {d} 位）"
+            what = f"为同一画面（感知哈希相差 pHash {how[0]} 位、dHash {how[1]} 位）"
         out.append(Flag(r.record_id, "PHOTO_REUSED", HIGH,
                         f"照片 {own_photo} 与台账 {other.record_ref} 的照片 {other_photo}{what}",
                         other.record_id))

@@ -1,10 +1,13 @@
 """Near-identical text: normalisation, bounded edit distance and a similarity join.
 
-The join is PassJoin (Li, Deng, Wang, Feng, VLDB 2011): split each text into tau + 1
-segments; two texts within tau edits must share one segment verbatim at a nearby
-position (pigeonhole: every edit touches at most one segment). Indexing the segments
-and probing with the few substrings at those positions finds every pair within the
-threshold without ever comparing all pairs, and unlike MinHash it cannot miss one.
+The join follows PassJoin (Li, Deng, Wang, Feng, VLDB 2011): split each text into
+segments; every edit spoils at most one segment, so two texts within tau edits share the
+untouched segments verbatim, each shifted by at most a few places (pigeonhole). Indexing
+segments and probing with the substrings at those places finds every pair within the
+threshold without comparing all pairs, and unlike MinHash it cannot miss one. Ledger
+notes are templated, so two refinements keep the candidates few (docs/integrity.md):
+tau + 4 segments, of which each text indexes all but its two most common, and a
+candidate must be hit by two segments; then two bitmap filters, then the edit distance.
 """
 
 from __future__ import annotations
@@ -114,12 +117,11 @@ def _fingerprint(text: str) -> tuple[int, int]:
 #: every note starts with ("入户走访") — and (b) still asking for two hits before a
 #: candidate is looked at.
 PRUNED = 2
-HITS = 2
 
 
 def _segments(length: int, tau: int) -> list[tuple[int, int]]:
     """Even partition of ``length`` characters into tau + 2 + PRUNED (start, length) segments."""
-    parts = tau + HITS + PRUNED
+    parts = tau + 2 + PRUNED
     short = length // parts
     longer = length - short * parts  # the last `longer` segments get one more character
     out, start = [], 0
@@ -185,15 +187,15 @@ def similar_pairs(
             shift_hi = (tau + delta) // 2
             # A true partner shows up under at least two segments; set operations in C
             # keep only those, so a segment shared by half the provider costs little.
-            seen: list[set[int]] = [set() for _ in range(HITS)]  # seen[k]: hit k + 1 times
+            once: set[int] = set()
+            twice: set[int] = set()
             for i, (p, size) in enumerate(segments_of[lr]):
                 for pos in range(max(p + shift_lo, 0), min(p + shift_hi, ls - size) + 1):
                     bucket = get((lr, i, s[pos:pos + size]))
                     if bucket is not None:
-                        for k in range(HITS - 1, 0, -1):
-                            seen[k] |= seen[k - 1].intersection(bucket)
-                        seen[0].update(bucket)
-            twice = seen[-1]
+                        if once:
+                            twice.update(once.intersection(bucket))
+                        once.update(bucket)
             if not twice:
                 continue
             limit = max_edits(lr, ls)
