@@ -130,6 +130,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["money"] = lambda v: formatting.money_text(v, current_locale())
     app.jinja_env.filters["masked_id"] = formatting.mask_id_number
     app.jinja_env.filters["num"] = formatting.plain_number
+    app.jinja_env.filters["pct"] = formatting.percent
 
     @app.context_processor
     def _globals():

@@ -50,6 +50,13 @@ def plain_number(value) -> str:
     return text
 
 
+def percent(value, places: int = 1) -> str:
+    """A share as a percentage: 0.9029 → 90.3%."""
+    if value is None:
+        return ""
+    return f"{Decimal(value) * 100:.{places}f}%"
+
+
 def mask_id_number(value: str | None) -> str:
     """ID numbers show the first four and the last four characters only: 6229**********123X."""
     if not value:

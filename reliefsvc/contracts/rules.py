@@ -140,6 +140,9 @@ def traffic_light(delivered: float, target: float, elapsed: float) -> Light:
     return Light(colour, share, pace)
 
 
+#: Indicators that are shares (shown as percentages).
+SHARE_INDICATORS = {"obligation_completion", "accepted_share", "refuted_share"}
+
 #: Performance indicators computed from the platform's data: code → how (shown on the page).
 INDICATORS = {
     "obligation_completion": "各项服务义务完成量之和 ÷ 截至当期的目标量之和",

@@ -176,7 +176,8 @@ def show(contract):
     obligation_form.service_type.choices = [SelectChoice(t.code, t.name_zh) for t in service.service_types(True)]
     return render_template(
         "contracts/show.html", contract=contract, obligations=obligations, chart=chart, series=series,
-        values=values, indicators=rules.INDICATORS, meets=progress.meets, officer=officer,
+        values=values, indicators=rules.INDICATORS, shares=rules.SHARE_INDICATORS, meets=progress.meets,
+        officer=officer,
         can_enter_values=current_user.role in (Role.OFFICER, Role.EVALUATOR),
         obligation_form=obligation_form, target_form=TargetForm(prefix="target"), value_form=TargetValueForm(),
         status_form=_status_form(contract), document_form=DocumentForm(), amend_form=amend_form,

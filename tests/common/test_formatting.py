@@ -39,3 +39,9 @@ def test_dates_as_a_county_office_writes_them(app):
 ])
 def test_id_numbers_are_masked(value, masked):
     assert formatting.mask_id_number(value) == masked
+
+
+def test_shares_are_percentages_and_decimals_plain():
+    assert formatting.percent(Decimal("0.9029")) == "90.3%"
+    assert formatting.plain_number(Decimal("1.2E+2")) == "120"
+    assert formatting.plain_number(Decimal("0.9500")) == "0.95"
