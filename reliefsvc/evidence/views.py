@@ -115,8 +115,15 @@ def index():
     page = db.paginate(service.records_for(current_user, **filters), per_page=current_app.config["PAGE_SIZE"],
                        error_out=False)
     visible_contracts = contracts.search(current_user)
+    provider_ids = {c.provider_id for c in visible_contracts}
+    workers = db.session.scalars(sa.select(Staff).where(Staff.provider_id.in_(provider_ids))
+                                 .order_by(Staff.name)).all() if provider_ids else []
+    from reliefsvc.regions.models import Level, Region
+
+    villages = db.session.scalars(sa.select(Region).where(Region.level == Level.VILLAGE).order_by(Region.code)).all()
     return render_template("records/index.html", page=page, args=args, contracts=visible_contracts,
-                           types=contracts.service_types(), statuses=RecordStatus)
+                           types=contracts.service_types(), statuses=RecordStatus, workers=workers,
+                           villages=villages)
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -177,3 +177,15 @@ def test_finding_a_household_keeps_what_was_typed(client, login, field):
                                                      "service_type": "care_service"}).get_data(as_text=True)
     assert "已经写好的服务内容" in page and "韩大山" in page
     assert '<option selected value="care_service">' in page or 'value="care_service" selected' in page
+
+
+def test_the_review_list_filters_by_worker_and_village(client, login, field, photo_bytes, create_user, villages):
+    login(field["worker"])
+    post_record(client, field, photo_bytes(13))
+    login(create_user("officer"))
+    by_worker = client.get(f"/records/?worker_id={field['staff'].id}").get_data(as_text=True)
+    assert "共 1 条" in by_worker
+    elsewhere = client.get(f"/records/?village_id={villages[1].id}").get_data(as_text=True)
+    assert "共 0 条" in elsewhere
+    here = client.get(f"/records/?village_id={villages[0].id}").get_data(as_text=True)
+    assert "共 1 条" in here
