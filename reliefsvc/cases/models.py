@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -12,17 +11,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reliefsvc.common import idnumber
+from reliefsvc.common.enums import LabelledEnum
 from reliefsvc.db import TimestampMixin, str_enum
 from reliefsvc.extensions import db
 from reliefsvc.providers.models import Provider, Staff
 from reliefsvc.regions.models import Region
 from reliefsvc.security.models import BUREAU_ROLES, Role, User
-
-
-class LabelledEnum(enum.StrEnum):
-    @property
-    def label(self) -> str:
-        return str(self.__class__.LABELS[self.value])  # type: ignore[attr-defined]
 
 
 class Category(LabelledEnum):

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from reliefsvc.common.enums import LabelledEnum
 from reliefsvc.db import TimestampMixin, str_enum
 from reliefsvc.extensions import db
 from reliefsvc.security.models import BUREAU_ROLES, Organisation, User
-
-
-class LabelledEnum(enum.StrEnum):
-    @property
-    def label(self) -> str:
-        return str(self.__class__.LABELS[self.value])  # type: ignore[attr-defined]
 
 
 class OrgType(LabelledEnum):
