@@ -57,3 +57,15 @@ def test_every_demo_login_reaches_its_home_page(run_cli, client):
         assert response.status_code == 302, username
         assert title in client.get("/").get_data(as_text=True)
         client.post("/logout")
+
+
+def test_each_home_page_leads_to_the_days_work(run_cli, client):
+    run_cli("demo", "load", "--small")
+    for username, words in {"officer": ["待审核的服务记录", "待确认的主动发现家庭", "预警核查超期"],
+                            "worker": ["被退回待修改的记录", "填报服务"], "admin": ["预警核查超期"]}.items():
+        client.post("/login", data={"username": username, "password": "Kangle@2026demo"})
+        page = client.get("/").get_data(as_text=True)
+        assert 'data-testid="workbench"' in page
+        for word in words:
+            assert word in page, (username, word)
+        client.post("/logout")

@@ -108,7 +108,41 @@ def home():
         role=current_user.role,
         region_counts=regions_service.counts(),
         audit_summary=audit_views.summary() if current_user.role in (Role.ADMIN, Role.INSPECTOR) else None,
+        work=_workbench(current_user),
     )
+
+
+def _workbench(user) -> list[dict]:
+    """The few numbers each role starts its day with, each a link to the list behind it."""
+    import sqlalchemy as sa
+
+    from reliefsvc.cases import service as cases
+    from reliefsvc.evidence import service as records
+    from reliefsvc.evidence.models import RecordStatus
+
+    def count(query):
+        return db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
+
+    items = []
+    if user.role in (Role.OFFICER, Role.PROVIDER_MANAGER, Role.PROVIDER_WORKER, Role.EVALUATOR, Role.INSPECTOR):
+        waiting = count(records.records_for(user, status=RecordStatus.SUBMITTED.value))
+        items.append({"label": _("Records awaiting review"), "n": waiting,
+                      "url": url_for("records.index", status="submitted")})
+    if user.role.is_provider:
+        sent_back = count(records.records_for(user, status=RecordStatus.REJECTED.value))
+        items.append({"label": _("Records sent back to correct"), "n": sent_back, "alarm": sent_back > 0,
+                      "url": url_for("records.index", status="rejected")})
+    if user.role is Role.OFFICER:
+        from reliefsvc.cases.models import Case, DiscoveryStatus
+
+        pending = db.session.scalar(sa.select(sa.func.count()).select_from(Case).where(
+            Case.discovery_status == DiscoveryStatus.PENDING))
+        items.append({"label": _("Discovered households to confirm"), "n": pending, "alarm": pending > 0,
+                      "url": url_for("cases.discoveries")})
+    alerts = cases.alert_counts(user)
+    items.append({"label": _("Alert checks overdue"), "n": alerts["overdue"], "alarm": alerts["overdue"] > 0,
+                  "url": url_for("cases.alerts", state="overdue")})
+    return items
 
 
 @bp.route("/users")
