@@ -14,6 +14,18 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DOMAINS = ("security", "audit", "regions", "notifications", "jobs", "providers", "contracts", "cases", "evidence")
 
 
+def domain_modules(part: str, extra: tuple[str, ...] = ()):
+    """Each domain's ``part`` module (``views``, ``models``, ``cli``, ``jobs``), where it has one."""
+    import importlib
+
+    for name in (*DOMAINS, *extra):
+        try:
+            yield importlib.import_module(f"reliefsvc.{name}.{part}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"reliefsvc.{name}.{part}":
+                raise
+
+
 def create_app(config_override: dict | None = None) -> Flask:
     """Build the application: extensions, blueprints, CLI, nothing else."""
     instance_path = (config_override or {}).get("INSTANCE_PATH") or config.instance_path_from_env()

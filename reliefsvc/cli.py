@@ -6,7 +6,6 @@ Every command runs in one transaction: it commits once at the end, or not at all
 from __future__ import annotations
 
 import csv
-import importlib
 import subprocess
 import sys
 from pathlib import Path
@@ -32,17 +31,11 @@ def main():
 
 def register(app) -> None:
     """Attach each domain's command group (its ``cli.py``) to ``app.cli``."""
-    from reliefsvc import DOMAINS
+    from reliefsvc import domain_modules
 
     app.cli.add_command(init_command)
     app.cli.add_command(serve_command)
-    for name in (*DOMAINS, "demo"):
-        try:
-            module = importlib.import_module(f"reliefsvc.{name}.cli")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"reliefsvc.{name}.cli":
-                raise
-            continue
+    for module in domain_modules("cli", extra=("demo",)):
         for command in module.COMMANDS:
             app.cli.add_command(command)
 

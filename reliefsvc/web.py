@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 
 from flask import Flask, current_app, g, has_request_context, render_template, request, session
@@ -97,26 +96,16 @@ def nav_for(user) -> list[NavItem]:
 
 def import_models() -> None:
     """Import every domain's models so that the metadata (and migrations) know them all."""
-    from reliefsvc import DOMAINS
+    from reliefsvc import domain_modules
 
-    for name in DOMAINS:
-        try:
-            importlib.import_module(f"reliefsvc.{name}.models")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"reliefsvc.{name}.models":
-                raise
+    for _module in domain_modules("models"):
+        pass
 
 
 def blueprints():
-    from reliefsvc import DOMAINS
+    from reliefsvc import domain_modules
 
-    for name in DOMAINS:
-        try:
-            module = importlib.import_module(f"reliefsvc.{name}.views")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"reliefsvc.{name}.views":
-                raise
-            continue
+    for module in domain_modules("views"):
         yield module.bp
 
 

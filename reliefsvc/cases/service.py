@@ -30,7 +30,8 @@ from reliefsvc.cases.models import (
     ScopeSubject,
 )
 from reliefsvc.common import idnumber
-from reliefsvc.common.formatting import LOCAL_TZ, now_local
+from reliefsvc.common.errors import BilingualError
+from reliefsvc.common.formatting import LOCAL_TZ, today_local
 from reliefsvc.common.tabular import ImportReport, TableError, read_table
 from reliefsvc.db import utcnow
 from reliefsvc.extensions import db
@@ -46,16 +47,11 @@ CHUNK = 500
 _PG_DISCOVERY_LOCK = 0x4341534546
 
 
-class CaseError(ValueError):
+class CaseError(BilingualError):
     """An operation that cannot be done; ``zh`` and ``en`` say why."""
 
-    def __init__(self, zh: str, en: str):
-        super().__init__(en)
-        self.zh, self.en = zh, en
 
-
-def today() -> date:
-    return now_local().date()
+today = today_local
 
 
 def _chunks(values: Iterable, size: int = CHUNK):

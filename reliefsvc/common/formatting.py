@@ -14,6 +14,11 @@ def now_local() -> datetime:
     return datetime.now(LOCAL_TZ)
 
 
+def today_local() -> date:
+    """Today in the county (Asia/Shanghai), whatever the server's own zone."""
+    return now_local().date()
+
+
 def date_text(value: date | datetime | None, locale: str, format_date) -> str:
     if value is None:
         return ""

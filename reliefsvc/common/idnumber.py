@@ -5,15 +5,15 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from reliefsvc.common.errors import BilingualError
+
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 _SHAPE = re.compile(r"^\d{17}[\dX]$")
 
 
-class IdNumberError(ValueError):
-    def __init__(self, zh: str, en: str):
-        super().__init__(en)
-        self.zh, self.en = zh, en
+class IdNumberError(BilingualError):
+    """An ID number that fails GB 11643."""
 
 
 def check_character(first17: str) -> str:

@@ -17,16 +17,13 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
+from reliefsvc.common.errors import BilingualError
+
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
-class FieldError(ValueError):
+class FieldError(BilingualError):
     """A value that cannot be accepted; ``zh`` and ``en`` say why."""
-
-    def __init__(self, zh: str, en: str):
-        super().__init__(en)
-        self.zh = zh
-        self.en = en
 
 
 @dataclass(frozen=True)

@@ -47,15 +47,30 @@ class ObligationProgress:
 class Counters:
     """The counters of one contract, loaded once."""
 
-    def __init__(self, contract: Contract):
-        self.rows: dict[tuple[str, str], MonthCounter] = {
-            (r.service_type_code, r.month): r for r in db.session.scalars(
-                sa.select(MonthCounter).where(MonthCounter.contract_id == contract.id))}
+    def __init__(self, contract: Contract | None = None):
+        self.rows: dict[tuple[str, str], MonthCounter] = {}
         self.cases: dict[tuple[str, str], set[int]] = defaultdict(set)
-        for code, month, case_id in db.session.execute(
-                sa.select(MonthCase.service_type_code, MonthCase.month, MonthCase.case_id)
-                .where(MonthCase.contract_id == contract.id, MonthCase.records > 0)):
-            self.cases[(code, month)].add(case_id)
+        if contract is not None:
+            loaded = Counters.for_contracts([contract])[contract.id]
+            self.rows, self.cases = loaded.rows, loaded.cases
+
+    @staticmethod
+    def for_contracts(contracts: list[Contract], months: list[str] | None = None) -> dict[int, Counters]:
+        """The counters of many contracts in two queries (a list page must not ask per row);
+        ``months`` limits them to the months the page shows."""
+        found = {c.id: Counters() for c in contracts}
+        if not found:
+            return found
+        rows = sa.select(MonthCounter).where(MonthCounter.contract_id.in_(found))
+        cases = sa.select(MonthCase.contract_id, MonthCase.service_type_code, MonthCase.month, MonthCase.case_id) \
+            .where(MonthCase.contract_id.in_(found), MonthCase.records > 0)
+        if months is not None:
+            rows, cases = rows.where(MonthCounter.month.in_(months)), cases.where(MonthCase.month.in_(months))
+        for r in db.session.scalars(rows):
+            found[r.contract_id].rows[(r.service_type_code, r.month)] = r
+        for contract_id, code, month, case_id in db.session.execute(cases):
+            found[contract_id].cases[(code, month)].add(case_id)
+        return found
 
     def total(self, code: str, months: list[str], attr: str) -> int:
         return sum(getattr(self.rows[(code, m)], attr) for m in months if (code, m) in self.rows)

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from reliefsvc import audit
-from reliefsvc.common.formatting import now_local
+from reliefsvc.common.errors import BilingualError
+from reliefsvc.common.formatting import today_local
 from reliefsvc.common.tabular import (
     Column,
     FieldError,
@@ -57,14 +58,11 @@ from reliefsvc.regions.models import Level, Region
 from reliefsvc.security.models import Role, User
 
 
-class ContractError(ValueError):
-    def __init__(self, zh: str, en: str, field: str | None = None):
-        super().__init__(en)
-        self.zh, self.en, self.field = zh, en, field
+class ContractError(BilingualError):
+    """A contract operation that cannot be done."""
 
 
-def today() -> date:
-    return now_local().date()
+today = today_local
 
 
 # --- the catalogue ----------------------------------------------------------------------
@@ -589,7 +587,9 @@ def import_obligations(data: bytes, *, filename: str = "", encoding: str = "utf-
 # --- lists ----------------------------------------------------------------------------------
 
 def search(user: User, text: str = "", status: str = "") -> list[Contract]:
-    query = sa.select(Contract).join(Provider).order_by(Contract.starts_on.desc(), Contract.contract_no)
+    query = (sa.select(Contract).join(Provider).order_by(Contract.starts_on.desc(), Contract.contract_no)
+             .options(sa.orm.contains_eager(Contract.provider),
+                      sa.orm.selectinload(Contract.obligations).joinedload(Obligation.service_type)))
     if user.role.is_provider:
         query = query.where(Provider.organisation_id == user.organisation_id)
     if text:

@@ -89,9 +89,11 @@ def index():
     text, status = request.args.get("q", "").strip(), request.args.get("status", "")
     today = service.today()
     rows = []
-    for contract in service.search(current_user, text, status):
-        counters = progress.Counters(contract)
-        obligations = progress.obligation_progress(contract, today, counters)
+    found = service.search(current_user, text, status)
+    # The current period of any obligation lies within this year's months.
+    counters_of = progress.Counters.for_contracts(found, rules.months_of("year", str(today.year)))
+    for contract in found:
+        obligations = progress.obligation_progress(contract, today, counters_of[contract.id])
         current = [o.current for o in obligations if o.current]
         worst = min(current, key=lambda p: p.light.pace, default=None)
         flags_hook = current_app.extensions.get("contract_flags")

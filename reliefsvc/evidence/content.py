@@ -7,6 +7,8 @@ import warnings
 
 from PIL import Image
 
+from reliefsvc.common.errors import BilingualError
+
 PDF = "application/pdf"
 JPEG = "image/jpeg"
 PNG = "image/png"
@@ -19,10 +21,8 @@ _HEIC_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1")
 MAX_PIXELS = 60_000_000
 
 
-class ContentError(ValueError):
-    def __init__(self, zh: str, en: str):
-        super().__init__(en)
-        self.zh, self.en = zh, en
+class ContentError(BilingualError):
+    """A file whose content is not what it must be."""
 
 
 def sniff(data: bytes) -> str | None:

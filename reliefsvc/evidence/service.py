@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from reliefsvc import audit
 from reliefsvc.cases.models import Case
+from reliefsvc.common.errors import BilingualError
 from reliefsvc.contracts import rules as contract_rules
 from reliefsvc.contracts import service as contracts
 from reliefsvc.contracts.models import Contract, ContractStatus, ServiceType
@@ -40,10 +41,8 @@ LOCAL = photos.LOCAL_TZ
 MAX_PHOTOS_PER_RECORD = 9
 
 
-class RecordError(ValueError):
-    def __init__(self, zh: str, en: str, field: str | None = None):
-        super().__init__(en)
-        self.zh, self.en, self.field = zh, en, field
+class RecordError(BilingualError):
+    """A service record that cannot be saved as given."""
 
 
 @dataclass(frozen=True)

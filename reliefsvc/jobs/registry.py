@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,16 +41,10 @@ class JobSpec:
 
 def all_jobs() -> dict[str, JobSpec]:
     """Every job of every domain (its ``jobs.py`` with a ``JOBS`` list), by name."""
-    from reliefsvc import DOMAINS
+    from reliefsvc import domain_modules
 
     jobs: dict[str, JobSpec] = {}
-    for domain in DOMAINS:
-        try:
-            module = importlib.import_module(f"reliefsvc.{domain}.jobs")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"reliefsvc.{domain}.jobs":
-                raise
-            continue
+    for module in domain_modules("jobs"):
         for spec in module.JOBS:
             if spec.name in jobs:
                 raise RuntimeError(f"duplicate job name {spec.name}")

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from reliefsvc.common.errors import BilingualError
+
 # GB 32100-2015: 18 characters from 31 symbols (no I, O, Z, S, V).
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -14,10 +16,8 @@ _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 _USCC_SHAPE = re.compile(rf"^[{USCC_ALPHABET}]{{18}}$")
 
 
-class UsccError(ValueError):
-    def __init__(self, zh: str, en: str):
-        super().__init__(en)
-        self.zh, self.en = zh, en
+class UsccError(BilingualError):
+    """A unified social credit code that fails GB 32100-2015."""
 
 
 def uscc_check_character(first17: str) -> str:

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 
 from reliefsvc import audit
 from reliefsvc.common import idnumber
-from reliefsvc.common.formatting import now_local
+from reliefsvc.common.errors import BilingualError
+from reliefsvc.common.formatting import today_local
 from reliefsvc.common.tabular import (
     Column,
     FieldError,
@@ -47,16 +48,11 @@ from reliefsvc.providers.models import (
 from reliefsvc.security.models import Organisation, OrgKind, Role, User
 
 
-class ProviderError(ValueError):
+class ProviderError(BilingualError):
     """An operation that cannot be done; ``zh`` and ``en`` say why."""
 
-    def __init__(self, zh: str, en: str):
-        super().__init__(en)
-        self.zh, self.en = zh, en
 
-
-def today() -> date:
-    return now_local().date()
+today = today_local
 
 
 # --- parsing ----------------------------------------------------------------------------

@@ -378,9 +378,7 @@ def checklist():
             abort(403)
         if form.validate_on_submit():
             try:
-                service.save_checklist_item(None, code=form.code.data, title=form.title.data,
-                                            guidance=form.guidance.data or "", needs_document=form.needs_document.data,
-                                            position=form.position.data or 0, is_active=form.is_active.data)
+                service.save_checklist_item(None, **_checklist_values(form))
             except service.ProviderError as exc:
                 _fail(exc)
             else:
@@ -392,15 +390,19 @@ def checklist():
                            is_admin=current_user.role is Role.ADMIN)
 
 
+def _checklist_values(form: ChecklistItemForm) -> dict:
+    return {"code": form.code.data, "title": form.title.data, "guidance": form.guidance.data or "",
+            "needs_document": form.needs_document.data, "position": form.position.data or 0,
+            "is_active": form.is_active.data}
+
+
 @bp.route("/checklist/<int:checklist_item_id>", methods=["POST"])
 @restrict_access(Role.ADMIN)
 def checklist_save(checklist_item):
     form = ChecklistItemForm(prefix=f"item{checklist_item.id}")
     if form.validate_on_submit():
         try:
-            service.save_checklist_item(checklist_item, code=form.code.data, title=form.title.data,
-                                        guidance=form.guidance.data or "", needs_document=form.needs_document.data,
-                                        position=form.position.data or 0, is_active=form.is_active.data)
+            service.save_checklist_item(checklist_item, **_checklist_values(form))
         except service.ProviderError as exc:
             _fail(exc)
         else:

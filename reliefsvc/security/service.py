@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from reliefsvc import audit
+from reliefsvc.common.errors import BilingualError
 from reliefsvc.db import utcnow
 from reliefsvc.extensions import db
 from reliefsvc.security import events
@@ -14,12 +15,8 @@ from reliefsvc.security.passwords import hash_password, needs_rehash, verify_pas
 MIN_PASSWORD_LENGTH = 8
 
 
-class AccountError(ValueError):
+class AccountError(BilingualError):
     """A request about accounts that cannot be carried out; ``zh``/``en`` say why."""
-
-    def __init__(self, zh: str, en: str):
-        super().__init__(en)
-        self.zh, self.en = zh, en
 
 
 #: The organisation kind a role belongs to; admin and inspector sit in the bureau.
