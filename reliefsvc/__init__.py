@@ -11,7 +11,8 @@ from reliefsvc import config
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 #: Domain packages, in dependency order; each may have models, views, cli and jobs.
-DOMAINS = ("security", "audit", "regions", "notifications", "jobs", "providers", "contracts", "cases", "evidence")
+DOMAINS = ("security", "audit", "regions", "notifications", "jobs", "providers", "contracts", "cases", "evidence",
+           "integrity", "hiring", "rectifications", "spotchecks")
 
 
 def domain_modules(part: str, extra: tuple[str, ...] = ()):

@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
+from reliefsvc.common import panels
 from reliefsvc.common.forms import ImportForm
 from reliefsvc.contracts import progress, rules, service
 from reliefsvc.contracts.forms import (
@@ -186,6 +187,7 @@ def show(contract):
         next_due=progress.next_due(contract, today), today=today,
         ended=[o for o in contract.obligations if o.ended_in_version is not None], Status=ContractStatus,
         missed_total=missed_total, missed=missed, rule_status=rule_status,
+        panels=panels.render("contract", contract, current_user),
     )
 
 

@@ -27,6 +27,7 @@ from wtforms.fields.choices import SelectChoice
 
 from reliefsvc import audit
 from reliefsvc.cases.models import Case
+from reliefsvc.common import panels
 from reliefsvc.common.formatting import LOCAL_TZ, now_local
 from reliefsvc.contracts import service as contracts
 from reliefsvc.contracts.models import Contract, ContractStatus, ServiceType
@@ -199,7 +200,8 @@ def show(record):
     return render_template("records/show.html", record=record, review_form=ReviewForm(), distance=distance,
                            can_review=current_user.role is Role.OFFICER and record.status is RecordStatus.SUBMITTED,
                            can_correct=current_user.role in PROVIDER_PEOPLE and record.status is RecordStatus.REJECTED,
-                           originals=current_user.role in ORIGINAL_READERS, Status=RecordStatus)
+                           originals=current_user.role in ORIGINAL_READERS, Status=RecordStatus,
+                           panels=panels.render("record", record, current_user))
 
 
 @bp.route("/providers/<int:provider_id>/staff/<int:staff_id>")

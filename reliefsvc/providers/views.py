@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
+from reliefsvc.common import panels
 from reliefsvc.common.forms import ImportForm
 from reliefsvc.extensions import db
 from reliefsvc.providers import service
@@ -142,6 +143,7 @@ def show(provider):
         confirm=ConfirmForm(), reveal_form=RevealForm(), left_form=LeftForm(), review_form=ReviewForm(),
         document_form=DocumentForm(), contracts=_contracts_of(provider),
         can_edit=current_user.role in EDITORS, is_officer=current_user.role is Role.OFFICER,
+        panels=panels.render("provider", provider, current_user),
     )
 
 

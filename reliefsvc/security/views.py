@@ -19,6 +19,7 @@ from flask_login import current_user, login_user, logout_user
 from wtforms.fields.choices import SelectChoice
 
 from reliefsvc import audit
+from reliefsvc.common import panels
 from reliefsvc.extensions import db, login_manager
 from reliefsvc.regions import service as regions_service
 from reliefsvc.security import events, service
@@ -109,6 +110,7 @@ def home():
         region_counts=regions_service.counts(),
         audit_summary=audit_views.summary() if current_user.role in (Role.ADMIN, Role.INSPECTOR) else None,
         work=_workbench(current_user),
+        panels=panels.render("home", current_user),
     )
 
 

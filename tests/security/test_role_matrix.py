@@ -97,6 +97,10 @@ MATRIX: dict[str, tuple[str, str, frozenset]] = {
     "records.correct": ("GET", R + "/correct", frozenset({Role.PROVIDER_MANAGER, Role.PROVIDER_WORKER})),
     "records.photo": ("GET", R + "/photos/{photo_id}", ALL),
     "records.worker": ("GET", "/records" + P + "/staff/{staff_id}", ALL),
+    # --- integrity (issue 7) ---
+    # --- hiring risk (issue 8) ---
+    # --- rectifications ---
+    # --- spot checks (issue 10) ---
 }
 
 #: Pages anyone may open.
@@ -226,6 +230,11 @@ def objects(create_user, create_org, db):
               "notification_id": make_notification(db, target).id,
               **provider_objects(db, create_org, target, "测试承接主体甲")}
     shared.update(case_objects(db, county, create_user(Role.PROVIDER_WORKER, username="case-reporter")))
+    # Later domains add the objects their URLs name (one line each, a function above):
+    # --- integrity objects ---
+    # --- hiring objects ---
+    # --- rectification objects ---
+    # --- spot-check objects ---
 
     def for_user(user=None):
         own = {"notification_id": make_notification(db, user).id} if user is not None else {}

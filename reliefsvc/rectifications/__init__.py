@@ -1,0 +1,1 @@
+"""Rectification notices: what a provider must put right, by when, and whether it did."""
