@@ -99,7 +99,7 @@ MATRIX: dict[str, tuple[str, str, frozenset]] = {
     "records.worker": ("GET", "/records" + P + "/staff/{staff_id}", ALL),
     # --- integrity (issue 7) ---
     # --- hiring risk (issue 8) ---
-    # --- rectifications ---
+    # --- assessments, inspections, rectifications (issue 9) ---
     # --- spot checks (issue 10) ---
 }
 
@@ -233,7 +233,7 @@ def objects(create_user, create_org, db):
     # Later domains add the objects their URLs name (one line each, a function above):
     # --- integrity objects ---
     # --- hiring objects ---
-    # --- rectification objects ---
+    # --- assessment and rectification objects ---
     # --- spot-check objects ---
 
     def for_user(user=None):

@@ -1,4 +1,4 @@
-"""rectifications
+"""assessments and rectifications
 
 Revision ID: a7e1c0de0902
 Revises: a7e1c0de0801

@@ -1,0 +1,1 @@
+"""Assessment standards, periodic assessments and field inspections (section 十四)."""
