@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from reliefsvc.integrity import catalogue, rules  # noqa: E402
+from reliefsvc.integrity import catalogue, photohash, rules  # noqa: E402
 from reliefsvc.integrity.rules import PhotoFacts, RecordFacts  # noqa: E402
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何林罗高"
@@ -59,7 +59,7 @@ def _photo(rnd: random.Random, n: int, taken: datetime, lat: float, lon: float) 
         photo_id=f"P{n}", sha256=f"{rnd.getrandbits(256):064x}",
         phash=rnd.getrandbits(64), dhash=rnd.getrandbits(64),
         exif_time=exif_time, exif_lat=lat + rnd.uniform(-0.005, 0.005), exif_lon=lon + rnd.uniform(-0.005, 0.005),
-        trim_hashes=tuple((rnd.getrandbits(64), rnd.getrandbits(64)) for _ in range(3)),
+        trim_hashes=tuple((rnd.getrandbits(64), rnd.getrandbits(64)) for _ in range(len(photohash.TRIM_WINDOWS))),
     )
 
 

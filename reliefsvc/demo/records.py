@@ -30,6 +30,14 @@ DETAILS = ["了解家庭收入和支出变化", "核实家庭成员务工情况"
            "宣讲低保和临时救助政策", "帮助整理申请材料", "了解子女上学情况", "查看老人生活自理情况"]
 FINDINGS = ["家庭情况稳定", "收入较上月有所减少，需持续关注", "老人腿脚不便，建议增加走访频次", "已告知办理医疗救助的渠道",
             "房屋有漏雨现象，已向村委会反映", "子女外出务工，每月有汇款"]
+#: What a worker saw in this household and what comes next: with DETAILS and FINDINGS
+#: these give each household a note of its own (two households never share all four).
+SEEN = ["院里晒着刚收的玉米", "家里新添了一头小牛", "孙子周末回来看望老人", "屋里生着炉子很暖和", "水缸里的水是满的",
+        "厨房收拾得干净整齐", "门口的土路有些积雪", "老人坐在院子里晒太阳", "家里刚重新砌了院墙",
+        "灶台上放着刚买回的药", "炕上换了新的褥子", "隔壁邻居常来帮忙照看"]
+NEXT = ["下次来时带上血压计", "约好下周再来看看", "已提醒老人按时服药", "答应帮忙联系村里医生",
+        "记下了需要的生活用品", "提醒注意冬季用电安全", "留下了工作人员的电话", "告知了临时救助的申请办法",
+        "叮嘱外地子女常打电话", "约定月底再电话回访"]
 COPIED_NOTE = "入户走访，了解家庭基本情况，宣传社会救助政策，该户生活基本稳定，无其他特殊困难。"
 PLAN = {
     # contract key: [(service type, per working day, minutes (lo, hi), photo)]
@@ -38,6 +46,18 @@ PLAN = {
     "sloppy": [("care_service", 6, (30, 60), True), ("home_visit", 3, (20, 40), True)],
     "payroll": [("office_duty", 9, (420, 480), False), ("home_visit", 2, (20, 35), True)],
 }
+
+
+def _note(rng, used: set) -> str:
+    """A note of the household's own: never the same four parts twice for one provider."""
+    for _ in range(20):
+        parts = (rng.randrange(len(DETAILS)), rng.randrange(len(FINDINGS)), rng.randrange(len(SEEN)),
+                 rng.randrange(len(NEXT)))
+        if parts not in used:
+            break
+    used.add(parts)
+    a, b, c, d = parts
+    return f"{DETAILS[a]}，{SEEN[c]}，{FINDINGS[b]}，{NEXT[d]}。"
 
 
 def _offset(lat, lon, metres, bearing):
@@ -50,11 +70,22 @@ def photo(rng, when: datetime | None, gps: tuple[float, float] | None, size=(480
     img = Image.new("RGB", size, (rng.randrange(150, 210), rng.randrange(170, 220), rng.randrange(200, 255)))
     draw = ImageDraw.Draw(img)
     w, h = size
-    ground = rng.randrange(h // 2, 3 * h // 4)
+    ground = rng.randrange(h // 3, 4 * h // 5)
+    for _ in range(rng.randrange(0, 4)):  # clouds or hills far away
+        cx, cy = rng.randrange(w), rng.randrange(ground)
+        draw.ellipse([cx, cy, cx + rng.randrange(40, 160), cy + rng.randrange(15, 60)],
+                     fill=tuple(rng.randrange(120, 250) for _ in range(3)))
     draw.rectangle([0, ground, w, h], fill=(rng.randrange(100, 160), rng.randrange(90, 140), rng.randrange(40, 90)))
-    x = rng.randrange(0, w // 2)
-    draw.rectangle([x, ground - rng.randrange(80, 140), x + rng.randrange(120, 200), ground],
-                   fill=(rng.randrange(150, 230), rng.randrange(120, 200), rng.randrange(90, 160)))
+    for _ in range(rng.randrange(1, 3)):  # a house or two, a wall, a shed
+        x = rng.randrange(0, w - 60)
+        top = ground - rng.randrange(40, 160)
+        draw.rectangle([x, top, x + rng.randrange(60, 220), ground],
+                       fill=(rng.randrange(120, 240), rng.randrange(100, 210), rng.randrange(70, 170)))
+        draw.rectangle([x + 10, top + 12, x + 30, top + 40], fill=tuple(rng.randrange(40, 120) for _ in range(3)))
+    for _ in range(rng.randrange(0, 3)):  # trees
+        tx = rng.randrange(w - 40)
+        draw.rectangle([tx + 16, ground - 50, tx + 24, ground], fill=(90, 60, 30))
+        draw.ellipse([tx, ground - 110, tx + 40, ground - 45], fill=(rng.randrange(30, 90), rng.randrange(90, 160), 40))
     for _ in range(rng.randrange(2, 5)):
         px = rng.randrange(0, w - 30)
         draw.ellipse([px, ground - 70, px + 26, ground - 44], fill=(rng.randrange(200, 240),) * 3)
@@ -109,6 +140,8 @@ def step(ctx):
         case_list = [c for c in cases.values() if c.status is CaseStatus.ACTIVE]
         workers = [s for s in provider.staff if s.active]
         seq = 0
+        used_notes: set = set()
+        free_at: dict = {}  # (worker, day) -> when the worker is next free
         for day in _days(starts, today - timedelta(days=1)):
             for code, per_day, (lo, hi), needs_photo in plan:
                 count = int(per_day * per_day_factor) + (rng.random() < (per_day * per_day_factor) % 1)
@@ -124,15 +157,19 @@ def step(ctx):
                                            rng.uniform(0, 6.28))
                         start = datetime.combine(day, time(8, 30), LOCAL_TZ)
                     else:
+                        # One service after another: a worker is in one household at a time.
+                        start = max(start, free_at.get((worker.id, day), start))
                         base = case.position if case else (contract.villages[0].lat, contract.villages[0].lon)
                         position = _offset(*base, rng.uniform(10, 150), rng.uniform(0, 6.28))
-                    notes = f"{rng.choice(DETAILS)}，{rng.choice(FINDINGS)}。" if code != "office_duty" else "窗口值班，接待群众咨询，整理报送材料。"
+                    notes = _note(rng, used_notes) if code != "office_duty" else "窗口值班，接待群众咨询，整理报送材料。"
                     end = start + timedelta(minutes=minutes)
+                    if code != "office_duty":
+                        free_at[(worker.id, day)] = end + timedelta(minutes=rng.randrange(15, 40))
                     pics = []
                     if needs_photo:
                         shot_at = start + timedelta(minutes=rng.randrange(0, max(1, minutes)))
                         pics.append(service.Upload(photo(rng, shot_at, _offset(*position, rng.uniform(0, 40), 0)),
-                                                   f"IMG_{day:%Y%m%d}_{seq:04d}.jpg"))
+                                                   f"{day:%Y%m%d}_{seq:04d}.jpg"))
                     submitted = end + timedelta(minutes=rng.randrange(5, 240))
                     if key == "sloppy":
                         roll = rng.random()
@@ -155,7 +192,7 @@ def step(ctx):
                     made.append((contract, service.RecordInput(
                         contract=contract, worker=worker, service_type_code=code, started_at=start, ended_at=end,
                         case=case, lat=round(position[0], 6), lon=round(position[1], 6), notes=notes,
-                        record_ref=f"{contract.contract_no[-3:-1]}-{day:%Y%m%d}-{seq:04d}",
+                        record_ref=f"{contract.contract_no[-2]}-{day:%Y%m%d}-{seq:04d}",
                         submitted_at=submitted), pics))
     _plant_bad_day(ctx, rng, made, contracts[providers["sloppy"].id], today)
     records = []
@@ -190,8 +227,8 @@ def _plant_bad_day(ctx, rng, made, contract, today):
         made.append((contract, service.RecordInput(
             contract=contract, worker=worker, service_type_code="home_visit", started_at=start, ended_at=end,
             case=case, lat=base[0], lon=base[1], notes=f"入户走访，{DETAILS[i % len(DETAILS)]}。",
-            record_ref=f"BAD-{day:%Y%m%d}-{i:02d}", submitted_at=end + timedelta(hours=2)),
-            [service.Upload(shot, f"bad_{i:02d}.jpg")]))
+            record_ref=f"{contract.contract_no[-2]}-{day:%Y%m%d}-9{i:03d}", submitted_at=end + timedelta(hours=2)),
+            [service.Upload(shot, f"{day:%Y%m%d}_9{i:03d}.jpg")]))
     dead = db.session.scalar(db.select(Case).where(Case.status == CaseStatus.DECEASED,
                                                    Case.village_id.in_([v.id for v in villages])).limit(1))
     if dead is not None and dead.status_changed_on and dead.status_changed_on < today - timedelta(days=3):
@@ -199,8 +236,8 @@ def _plant_bad_day(ctx, rng, made, contract, today):
         made.append((contract, service.RecordInput(
             contract=contract, worker=worker, service_type_code="care_service", started_at=start,
             ended_at=start + timedelta(minutes=45), case=dead, lat=dead.position[0], lon=dead.position[1],
-            notes="照料服务：打扫卫生，送米面油。", record_ref=f"DEAD-{dead.case_ref}"),
-            [service.Upload(photo(rng, start, dead.position), "dead.jpg")]))
+            notes="照料服务：打扫卫生，送米面油。", record_ref=f"{contract.contract_no[-2]}-{dead.case_ref}"),
+            [service.Upload(photo(rng, start, dead.position), f"{dead.case_ref}.jpg")]))
     area = {v.id for v in villages}
     outside = db.session.scalar(db.select(Case).where(Case.village_id.not_in(area), Case.status == CaseStatus.ACTIVE)
                                 .limit(1))
@@ -209,8 +246,38 @@ def _plant_bad_day(ctx, rng, made, contract, today):
         made.append((contract, service.RecordInput(
             contract=contract, worker=worker, service_type_code="home_visit", started_at=start,
             ended_at=start + timedelta(minutes=30), case=outside, lat=outside.position[0], lon=outside.position[1],
-            notes="入户走访，了解家庭近况。", record_ref=f"OUT-{outside.case_ref}"),
-            [service.Upload(photo(rng, start, outside.position), "out.jpg")]))
+            notes="入户走访，了解家庭近况。", record_ref=f"{contract.contract_no[-2]}-{outside.case_ref}"),
+            [service.Upload(photo(rng, start, outside.position), f"{outside.case_ref}.jpg")]))
+    _plant_paperwork_day(rng, made, contract, by_village, today)
+
+
+def _plant_paperwork_day(rng, made, contract, by_village, today):
+    """Another sloppy day: a six-minute visit, a care visit without a photo, a photo without
+    metadata, and two records typed in almost two weeks later."""
+    staff = [s for s in contract.provider.staff if s.active]
+    worker = staff[1 % len(staff)]
+    day = today - timedelta(days=20)
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    case_ids = [c for v in contract.villages for c in by_village.get(v.id, [])]
+    cases = [db.session.get(Case, c) for c in case_ids[:40]]
+    cases = [c for c in cases if c is not None and c.status is CaseStatus.ACTIVE][:5] or [None] * 5
+    plan = [("home_visit", 6, "photo", 0), ("care_service", 40, None, 0), ("home_visit", 30, "bare", 0),
+            ("home_visit", 25, "photo", 13), ("care_service", 45, "photo", 12)]
+    for i, ((code, minutes, shot, late_days), case) in enumerate(zip(plan, cases, strict=False)):
+        start = datetime.combine(day, time(9), LOCAL_TZ) + timedelta(minutes=80 * i)
+        end = start + timedelta(minutes=minutes)
+        base = case.position if case is not None else (contract.villages[0].lat, contract.villages[0].lon)
+        pics = []
+        if shot == "photo":
+            pics = [service.Upload(photo(rng, start + timedelta(minutes=2), base), f"{day:%Y%m%d}_8{i:03d}.jpg")]
+        elif shot == "bare":
+            pics = [service.Upload(photo(rng, None, None), f"{day:%Y%m%d}_8{i:03d}.jpg")]
+        made.append((contract, service.RecordInput(
+            contract=contract, worker=worker, service_type_code=code, started_at=start, ended_at=end, case=case,
+            lat=base[0], lon=base[1], notes=_note(rng, set()),
+            record_ref=f"{contract.contract_no[-2]}-{day:%Y%m%d}-8{i:03d}",
+            submitted_at=end + timedelta(days=late_days, hours=1)), pics))
 
 
 def _review(rng, records, officer, today):

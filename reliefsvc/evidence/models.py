@@ -83,8 +83,10 @@ class ServiceRecord(db.Model):
     version: Mapped[int] = mapped_column(default=1)
     #: A spot check found the service was not delivered.
     refuted: Mapped[bool] = mapped_column(default=False)
-    #: 0–100 from the integrity flags (a later run fills it in).
-    risk_score: Mapped[float] = mapped_column(default=0.0)
+    #: 0–100 from the integrity flags (reliefsvc.integrity.rules.risk_score), set by each run.
+    risk_score: Mapped[float] = mapped_column(default=0.0, index=True)
+    #: The ``version`` the integrity checks last saw; below ``version`` means "check me".
+    checked_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     contract: Mapped[Contract] = relationship()
     worker: Mapped[Staff] = relationship()
@@ -120,6 +122,11 @@ class Photo(db.Model):
     #: 64-bit perceptual hashes (pHash, dHash) stored signed; see to_unsigned64.
     phash: Mapped[int] = mapped_column(sa.BigInteger, index=True)
     dhash: Mapped[int] = mapped_column(sa.BigInteger)
+    #: (pHash, dHash) of the windows of integrity.photohash.TRIM_WINDOWS, 8 bytes each,
+    #: big-endian unsigned (photohash.pack_trims): how a cropped copy is recognised.
+    trim_hashes: Mapped[bytes | None] = mapped_column(sa.LargeBinary(256))
+    #: 8x8 mean colours, RGB (photohash.colour_grid): PHOTO_REUSED's second measure.
+    colours: Mapped[bytes | None] = mapped_column(sa.LargeBinary(192))
     uploaded_at: Mapped[datetime]
 
 

@@ -24,7 +24,7 @@ try:  # HEIC photos from phones, read by pillow-heif (a well-kept libheif bindin
     _PHOTO_TYPES = (JPEG, PNG, HEIC)
 except ImportError:  # pragma: no cover — the dependency is declared; this keeps a broken install readable
     _PHOTO_TYPES = (JPEG, PNG)
-from reliefsvc.integrity.photohash import photo_hashes
+from reliefsvc.integrity.photohash import colour_grid, pack_trims, photo_signature
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 MAX_PHOTO_BYTES = 15 * 1024 * 1024
@@ -48,6 +48,9 @@ class PhotoFacts:
     phash: int
     dhash: int
     display: bytes
+    #: the windows' hashes, packed (photohash.pack_trims), and the 8x8 colour grid
+    trim_hashes: bytes = b""
+    colours: bytes = b""
 
 
 def _rational(value) -> float:
@@ -116,5 +119,6 @@ def examine(data: bytes) -> PhotoFacts:
     upright.thumbnail((DISPLAY_SIZE, DISPLAY_SIZE))
     out = io.BytesIO()
     upright.save(out, "JPEG", quality=82, optimize=True)  # no exif= argument: no metadata
-    phash, dhash = photo_hashes(data)
-    return PhotoFacts(kind, width, height, when, lat, lon, phash, dhash, out.getvalue())
+    phash, dhash, trims = photo_signature(data)
+    return PhotoFacts(kind, width, height, when, lat, lon, phash, dhash, out.getvalue(), pack_trims(trims),
+                      colour_grid(data))

@@ -131,7 +131,7 @@ def store_photo(upload: Upload, facts: photos.PhotoFacts | None = None) -> Photo
     photo = Photo(sha256=stored.sha256, display_sha256=display.sha256, content_type=facts.content_type,
                   width=facts.width, height=facts.height, size=stored.size, exif_time=facts.exif_time,
                   exif_lat=facts.exif_lat, exif_lon=facts.exif_lon, phash=to_signed64(facts.phash),
-                  dhash=to_signed64(facts.dhash), uploaded_at=utcnow())
+                  dhash=to_signed64(facts.dhash), trim_hashes=facts.trim_hashes or None, colours=facts.colours or None, uploaded_at=utcnow())
     db.session.add(photo)
     db.session.flush()
     return photo
@@ -275,8 +275,19 @@ def records_for(user, **filters):
     """Records the user may see, newest first, with the filters of the review list."""
     from reliefsvc.providers.models import Provider
 
-    query = sa.select(ServiceRecord).join(Contract).join(Provider).order_by(ServiceRecord.started_at.desc(),
-                                                                            ServiceRecord.id.desc())
+    query = sa.select(ServiceRecord).join(Contract).join(Provider)
+    if filters.get("sort") == "risk":
+        query = query.order_by(ServiceRecord.risk_score.desc(), ServiceRecord.started_at.desc(), ServiceRecord.id.desc())
+    else:
+        query = query.order_by(ServiceRecord.started_at.desc(), ServiceRecord.id.desc())
+    if filters.get("min_risk"):
+        query = query.where(ServiceRecord.risk_score >= filters["min_risk"])
+    if filters.get("flag"):
+        from reliefsvc.integrity.models import IntegrityFlag
+
+        query = query.where(sa.exists().where(IntegrityFlag.record_id == ServiceRecord.id,
+                                              IntegrityFlag.code == filters["flag"],
+                                              IntegrityFlag.dismissed_at.is_(None)))
     if user.role.is_provider:
         query = query.where(Provider.organisation_id == user.organisation_id)
     if filters.get("contract_id"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import secrets
@@ -35,6 +36,7 @@ from reliefsvc.evidence import events, get_storage, ledger, service
 from reliefsvc.evidence.forms import LedgerForm, RecordForm, ReviewForm
 from reliefsvc.evidence.models import Photo, RecordPhoto, RecordSource, RecordStatus, ServiceRecord
 from reliefsvc.extensions import db
+from reliefsvc.integrity.models import CODE_LABELS
 from reliefsvc.providers.models import Provider, Staff
 from reliefsvc.security.access import restrict_access, url_object
 from reliefsvc.security.models import BUREAU_ROLES, Role
@@ -103,7 +105,9 @@ def _case_choices(q: str, chosen: int | None):
 @restrict_access()
 def index():
     args = request.args
-    filters = {k: args.get(k) for k in ("status", "service_type") if args.get(k)}
+    filters = {k: args.get(k) for k in ("status", "service_type", "sort", "flag") if args.get(k)}
+    with contextlib.suppress(ValueError):
+        filters["min_risk"] = max(0.0, min(100.0, float(args.get("min_risk", ""))))
     for key in ("contract_id", "worker_id", "village_id"):
         if args.get(key, "").isdigit():
             filters[key] = int(args[key])
@@ -124,7 +128,7 @@ def index():
     villages = db.session.scalars(sa.select(Region).where(Region.level == Level.VILLAGE).order_by(Region.code)).all()
     return render_template("records/index.html", page=page, args=args, contracts=visible_contracts,
                            types=contracts.service_types(), statuses=RecordStatus, workers=workers,
-                           villages=villages)
+                           villages=villages, flag_codes=CODE_LABELS)
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -52,9 +52,13 @@ class PhotoFacts:
     exif_time: datetime | None
     exif_lat: float | None
     exif_lon: float | None
-    #: (phash, dhash) of the photo's centre windows (photohash.TRIM_WINDOWS), so that a
+    #: (phash, dhash) of the photo's windows (photohash.TRIM_WINDOWS), so that a
     #: copy with trimmed borders is recognised; empty when not computed
     trim_hashes: tuple[tuple[int, int], ...] = ()
+    #: how a person finds the photo on the record (its file name, or "第2张"); else photo_id
+    label: str | None = None
+    #: 8x8 mean colours (photohash.colour_grid), the second measure of PHOTO_REUSED
+    colours: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +97,9 @@ class Flag:
     severity: str
     detail_zh: str
     related_record_id: Hashable | None = None
+    #: the photo the flag is about, and the partner's photo (PHOTO_REUSED)
+    photo_id: Hashable | None = None
+    related_photo_id: Hashable | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +181,10 @@ def _num(value: float) -> str:
     """Minutes and kilometres as a person writes them: 14, 14.5, never 14.000001."""
     rounded = round(value, 1)
     return str(int(rounded)) if rounded == int(rounded) else f"{rounded:.1f}"
+
+
+def _photo_name(photo: PhotoFacts) -> str:
+    return photo.label if photo.label is not None else str(photo.photo_id)
 
 
 def _position(r: RecordFacts) -> tuple[float, float] | None:
@@ -323,16 +334,16 @@ def detect_travel_impossible(records: Sequence[RecordFacts], thresholds: Thresho
 
 def _photo_reuse_partners(
     records: Sequence[RecordFacts], thresholds: ThresholdPolicy,
-) -> dict[int, tuple[int, Hashable, Hashable, tuple[int, int] | None]]:
-    """Record index → (partner record index, own photo id, partner photo id, (p, d) or
-    None for the same file)."""
-    partners: dict[int, tuple[int, Hashable, Hashable, tuple[int, int] | None]] = {}
+) -> dict[int, tuple[int, PhotoFacts, PhotoFacts, tuple[int, int] | None]]:
+    """Record index → (partner record index, own photo, partner's photo, (p, d) or None
+    for the same file)."""
+    partners: dict[int, tuple[int, PhotoFacts, PhotoFacts, tuple[int, int] | None]] = {}
 
-    def settle(x: int, x_photo: Hashable, y: int, y_photo: Hashable, how: tuple[int, int] | None) -> None:
+    def settle(x: int, x_photo: PhotoFacts, y: int, y_photo: PhotoFacts, how: tuple[int, int] | None) -> None:
         if x not in partners:
             partners[x] = (y, x_photo, y_photo, how)
 
-    def settle_group(members: list[tuple[int, Hashable]], how: tuple[int, int] | None) -> None:
+    def settle_group(members: list[tuple[int, PhotoFacts]], how: tuple[int, int] | None) -> None:
         # Each record of the group needs one other record of the group as its partner.
         first = members[0]
         second = next((m for m in members if m[0] != first[0]), None)
@@ -343,18 +354,21 @@ def _photo_reuse_partners(
             settle(rec, photo, other[0], other[1], how)
 
     # 1. The same file: equal sha256, whatever the hashes say.
-    by_sha: dict[str, list[tuple[int, Hashable]]] = defaultdict(list)
+    by_sha: dict[str, list[tuple[int, PhotoFacts]]] = defaultdict(list)
     # 2. Same perceptual hashes: one node per distinct (phash, dhash).
-    nodes: dict[tuple[int, int], list[tuple[int, Hashable]]] = defaultdict(list)
+    nodes: dict[tuple[int, int], list[tuple[int, PhotoFacts]]] = defaultdict(list)
     trims_of: dict[tuple[int, int], tuple[tuple[int, int], ...]] = {}
+    colours_of: dict[tuple[int, int], bytes] = {}
     for n, r in enumerate(records):
         for photo in r.photos:
-            by_sha[photo.sha256].append((n, photo.photo_id))
+            by_sha[photo.sha256].append((n, photo))
             if photo.phash is not None and photo.dhash is not None:
                 key = (photo.phash, photo.dhash)
-                nodes[key].append((n, photo.photo_id))
+                nodes[key].append((n, photo))
                 if photo.trim_hashes and key not in trims_of:
                     trims_of[key] = photo.trim_hashes
+                if photo.colours and key not in colours_of:
+                    colours_of[key] = photo.colours
     for members in by_sha.values():
         if len(members) > 1:
             settle_group(members, None)
@@ -378,7 +392,12 @@ def _photo_reuse_partners(
         return not (node_settled(i) and node_settled(j))
 
     items = [(p, d, trims_of.get((p, d), ())) for p, d in keys]
-    for i, j, p, d in photohash.near_duplicates(items, wanted=wanted, **loosest):
+    colours = [colours_of.get(k) for k in keys]
+
+    def confirm(a: int, window: int, b: int) -> bool:
+        return photohash.same_colours(colours[a], window, colours[b])
+
+    for i, j, p, d in photohash.near_duplicates(items, wanted=wanted, confirm=confirm, **loosest):
         for mine, theirs in ((node_members[i], node_members[j]), (node_members[j], node_members[i])):
             for rec, photo in mine:
                 if rec in partners:
@@ -405,10 +424,10 @@ def detect_photo_reused(records: Sequence[RecordFacts], thresholds: ThresholdPol
         if how is None:
             what = "为同一文件"
         else:
-            what = f"为同一画面（感知哈希相差 pHash {how[0]} 位、dHash {how[1]} 位）"
+            what = f"为同一画面（两种感知哈希分别相差 {how[0]} 位、{how[1]} 位）"
         out.append(Flag(r.record_id, "PHOTO_REUSED", HIGH,
-                        f"照片 {own_photo} 与台账 {other.record_ref} 的照片 {other_photo}{what}",
-                        other.record_id))
+                        f"照片 {_photo_name(own_photo)} 与台账 {other.record_ref} 的照片 {_photo_name(other_photo)}{what}",
+                        other.record_id, own_photo.photo_id, other_photo.photo_id))
     return out
 
 
@@ -439,8 +458,8 @@ def detect_photo_time_mismatch(records: Sequence[RecordFacts], thresholds: Thres
             off, photo, side = worst
             more = f"（共 {count} 张照片时间不符）" if count > 1 else ""
             out.append(Flag(r.record_id, "PHOTO_TIME_MISMATCH", MEDIUM,
-                            f"照片 {photo.photo_id} 拍摄于 {_dt(photo.exif_time)}，"
-                            f"{side} {_num(off / 60)} 分钟{more}"))
+                            f"照片 {_photo_name(photo)} 拍摄于 {_dt(photo.exif_time)}，"
+                            f"{side} {_num(off / 60)} 分钟{more}", photo_id=photo.photo_id))
     return out
 
 
@@ -475,8 +494,8 @@ def detect_photo_place_mismatch(records: Sequence[RecordFacts], thresholds: Thre
             km, photo = worst
             more = f"（共 {count} 张照片地点不符）" if count > 1 else ""
             out.append(Flag(r.record_id, "PHOTO_PLACE_MISMATCH", MEDIUM,
-                            f"照片 {photo.photo_id} 拍摄地点距{what} {km:.1f} 公里，"
-                            f"超过 {_num(limit)} 公里{more}"))
+                            f"照片 {_photo_name(photo)} 拍摄地点距{what} {km:.1f} 公里，"
+                            f"超过 {_num(limit)} 公里{more}", photo_id=photo.photo_id))
     return out
 
 
@@ -492,7 +511,7 @@ def detect_photo_no_metadata(records: Sequence[RecordFacts], thresholds: Thresho
             if photo.exif_lat is None or photo.exif_lon is None:
                 lacks.append("拍摄位置")
             if lacks:
-                missing.append(f"照片 {photo.photo_id} 缺少{'和'.join(lacks)}")
+                missing.append(f"照片 {_photo_name(photo)} 缺少{'和'.join(lacks)}")
         if missing:
             shown = "；".join(missing[:3]) + (f"；等共 {len(missing)} 张" if len(missing) > 3 else "")
             out.append(Flag(r.record_id, "PHOTO_NO_METADATA", LOW, shown))

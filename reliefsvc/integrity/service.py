@@ -1,0 +1,519 @@
+"""Integrity checks against the database: read the facts, run the detectors, keep the flags.
+
+``run()`` is the one entry point (CLI, nightly job, the officer's button). A full run
+decides the flags of every record; an incremental run decides those of records that are
+new or changed since they were last checked (``checked_version < version``) and reads
+only what their flags depend on: the same workers' records around the same days, the
+same provider's notes, and the photo hashes of the archive (a new photo is compared with
+every photo held, through the index). Either way one run writes in one transaction:
+flags found are inserted or updated, flags no longer found are deleted unless an officer
+dismissed them (a dismissal survives every later run), and each touched record's
+``risk_score`` is recomputed from its flags that are not dismissed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from reliefsvc import audit
+from reliefsvc.cases.models import Case
+from reliefsvc.common.errors import BilingualError
+from reliefsvc.common.formatting import LOCAL_TZ
+from reliefsvc.contracts.models import Contract, contract_village
+from reliefsvc.db import utcnow
+from reliefsvc.evidence.models import Photo, RecordPhoto, RecordStatus, ServiceRecord, to_unsigned64
+from reliefsvc.extensions import db
+from reliefsvc.integrity import events, rules
+from reliefsvc.integrity.models import CODE_LABELS, IntegrityFlag, IntegrityRun
+from reliefsvc.integrity.photohash import unpack_trims
+from reliefsvc.providers.models import Staff
+from reliefsvc.regions.models import Region
+
+
+class IntegrityError(BilingualError):
+    pass
+
+
+# --- Settings ---------------------------------------------------------------------------------
+
+#: The thresholds an officer may change per contract: field -> (label, type, lowest allowed).
+SETTINGS: dict[str, tuple[str, type, float]] = {
+    "flash_burst_per_day": ("FLASH_BURST", int, 1),
+    "time_overlap_minutes": ("TIME_OVERLAP", float, 0),
+    "travel_max_kmh": ("TRAVEL_IMPOSSIBLE", float, 1),
+    "travel_min_km": ("TRAVEL_IMPOSSIBLE", float, 0),
+    "photo_time_minutes": ("PHOTO_TIME_MISMATCH", float, 0),
+    "photo_place_km": ("PHOTO_PLACE_MISMATCH", float, 0),
+    "late_entry_days": ("LATE_ENTRY", float, 0),
+    "notes_min_length": ("NOTES_COPIED", int, 5),
+    "notes_max_edits": ("NOTES_COPIED", int, 0),
+}
+
+
+def default_thresholds() -> rules.Thresholds:
+    """The spec's defaults, changed by the ``INTEGRITY_THRESHOLDS`` setting where it says so."""
+    overrides = current_app.config.get("INTEGRITY_THRESHOLDS") or {}
+    return dataclasses.replace(rules.Thresholds(), **_checked(overrides))
+
+
+def _checked(values: dict) -> dict:
+    out = {}
+    for key, value in values.items():
+        if key not in SETTINGS:
+            raise IntegrityError(f"未知的阈值 {key}", f"unknown threshold {key}")
+        _code, kind, lowest = SETTINGS[key]
+        try:
+            number = kind(value)
+        except (TypeError, ValueError):
+            raise IntegrityError(f"阈值 {key} 须为数字", f"threshold {key} must be a number") from None
+        if number < lowest:
+            raise IntegrityError(f"阈值 {key} 不能小于 {lowest:g}", f"threshold {key} must be at least {lowest:g}")
+        out[key] = number
+    return out
+
+
+def thresholds_of(contract: Contract) -> rules.Thresholds:
+    return dataclasses.replace(default_thresholds(), **_checked(contract.thresholds or {}))
+
+
+def policy() -> rules.PerContract:
+    default = default_thresholds()
+    rows = db.session.execute(sa.select(Contract.id, Contract.thresholds)).all()
+    return rules.PerContract(default, {cid: dataclasses.replace(default, **_checked(values))
+                                       for cid, values in rows if values})
+
+
+def set_thresholds(contract: Contract, values: dict, user) -> dict:
+    """Change the contract's thresholds; values equal to the default are dropped. Returns the changes."""
+    default = default_thresholds()
+    checked = _checked({k: v for k, v in values.items() if v not in (None, "")})
+    new = {k: v for k, v in checked.items() if v != getattr(default, k)}
+    old = dict(contract.thresholds or {})
+    if new == old:
+        return {}
+    contract.thresholds = new
+    changes = {k: [old.get(k, getattr(default, k)), new.get(k, getattr(default, k))]
+               for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)}
+    audit.record(events.ThresholdsChanged(contract_id=contract.id, contract_no=contract.contract_no,
+                                          changes=changes, by=user.username))
+    return changes
+
+
+# --- Reading the facts ------------------------------------------------------------------------
+
+_RECORD_COLUMNS = (
+    ServiceRecord.id, ServiceRecord.record_ref, ServiceRecord.contract_id, Contract.provider_id,
+    ServiceRecord.worker_id, ServiceRecord.case_id, ServiceRecord.service_type_code, ServiceRecord.started_at,
+    ServiceRecord.ended_at, ServiceRecord.submitted_at, ServiceRecord.lat, ServiceRecord.lon, Case.lat, Case.lon,
+    Region.lat, Region.lon, Case.status, Case.status_changed_on, Case.village_id, ServiceRecord.notes,
+)
+
+
+def _record_select():
+    return (sa.select(*_RECORD_COLUMNS)
+            .join(Contract, Contract.id == ServiceRecord.contract_id)
+            .outerjoin(Case, Case.id == ServiceRecord.case_id)
+            .outerjoin(Region, Region.id == Case.village_id)
+            .where(ServiceRecord.status != RecordStatus.REJECTED))
+
+
+def _areas() -> dict[int, frozenset[int]]:
+    areas: dict[int, set[int]] = defaultdict(set)
+    for contract_id, region_id in db.session.execute(sa.select(contract_village.c.contract_id,
+                                                               contract_village.c.region_id)):
+        areas[contract_id].add(region_id)
+    return {k: frozenset(v) for k, v in areas.items()}
+
+
+def _photos_query():
+    return (sa.select(RecordPhoto.record_id, RecordPhoto.position, RecordPhoto.filename, Photo.id, Photo.sha256,
+                      Photo.phash, Photo.dhash, Photo.exif_time, Photo.exif_lat, Photo.exif_lon, Photo.trim_hashes,
+                      Photo.colours)
+            .join(Photo, Photo.id == RecordPhoto.photo_id).order_by(RecordPhoto.record_id, RecordPhoto.position))
+
+
+def _photos_of(record_ids: Iterable[int] | None) -> dict[int, list[rules.PhotoFacts]]:
+    query = _photos_query()
+    out: dict[int, list[rules.PhotoFacts]] = defaultdict(list)
+    for chunk in _chunks(record_ids):
+        q = query if chunk is None else query.where(RecordPhoto.record_id.in_(chunk))
+        for rid, position, filename, pid, sha, ph, dh, when, lat, lon, trims, colours in db.session.execute(q):
+            label = filename if filename and len(filename) <= 40 else f"第{position + 1}张"
+            out[rid].append(rules.PhotoFacts(pid, sha, to_unsigned64(ph), to_unsigned64(dh), when, lat, lon,
+                                             unpack_trims(trims), label, colours))
+    return out
+
+
+def _chunks(ids: Iterable[int] | None, size: int = 900):
+    if ids is None:
+        yield None
+        return
+    ids = sorted(set(ids))
+    for i in range(0, len(ids), size):
+        yield ids[i:i + size]
+
+
+def load_facts(where=None, record_ids: Iterable[int] | None = None) -> list[rules.RecordFacts]:
+    """RecordFacts of the records matching ``where`` (a condition on ServiceRecord) or ``record_ids``."""
+    areas = _areas()
+    rows = []
+    ids = None if record_ids is None else sorted(set(record_ids))
+    for chunk in _chunks(ids):
+        q = _record_select()
+        if where is not None:
+            q = q.where(where)
+        if chunk is not None:
+            q = q.where(ServiceRecord.id.in_(chunk))
+        rows.extend(db.session.execute(q).all())
+    photos = _photos_of(None if where is None and record_ids is None else [r[0] for r in rows])
+    facts = []
+    for (rid, ref, cid, pid, wid, case_id, stype, start, end, submitted, lat, lon, clat, clon, vlat, vlon,
+         cstatus, cchanged, village_id, notes) in rows:
+        area = areas.get(cid)
+        in_area = None if case_id is None or not area else village_id in area
+        facts.append(rules.RecordFacts(
+            rid, ref, cid, pid, wid, case_id, stype, start, end, submitted, lat, lon, clat, clon, vlat, vlon,
+            None if cstatus is None else str(cstatus), cchanged, in_area, notes or "", tuple(photos.get(rid, ()))))
+    return facts
+
+
+# --- Running ----------------------------------------------------------------------------------
+
+
+@dataclass
+class RunResult:
+    kind: str
+    checked: int = 0
+    read: int = 0
+    seconds: float = 0.0
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    #: current flags by code in the run's scope (dismissed ones not counted)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        total = sum(self.counts.values())
+        return (f"检查 {self.checked} 条记录，现有标记 {total} 个（新增 {self.inserted}，更新 {self.updated}，"
+                f"消除 {self.deleted}），用时 {self.seconds:.1f} 秒 / checked {self.checked} records, "
+                f"{total} current flags (+{self.inserted}, ~{self.updated}, -{self.deleted}) in {self.seconds:.1f} s")
+
+
+def run(contract: Contract | None = None, incremental: bool = False, now: datetime | None = None) -> RunResult:
+    """Run the checks and store the flags; the caller commits."""
+    began, clock = now or utcnow(), time.perf_counter()
+    thresholds = policy()
+    if incremental:
+        result = RunResult("incremental")
+        decided, facts = _incremental_scope()
+    else:
+        result = RunResult("contract" if contract else "full")
+        facts = load_facts()
+        decided = {f.record_id for f in facts if contract is None or f.contract_id == contract.id}
+    result.read = len(facts)
+    found = [f for f in rules.run_all(facts, thresholds) if f.record_id in decided or incremental]
+    months = {f.record_id: (f.contract_id, f.worker_id, _month(f.started_at)) for f in facts}
+    _store(found, decided, months, result, replace_only=decided if incremental else None, contract=contract)
+    _mark_checked(decided, contract, incremental)
+    result.checked = len(decided)
+    result.counts = flag_counts_by_code(contract_id=contract.id if contract else None)
+    result.seconds = time.perf_counter() - clock
+    db.session.add(IntegrityRun(kind=result.kind, contract_id=contract.id if contract else None, started_at=began,
+                                seconds=round(result.seconds, 3), records_checked=result.checked,
+                                records_read=result.read, flags_found=sum(result.counts.values()),
+                                counts=result.counts))
+    audit.record(events.IntegrityRunFinished(kind=result.kind, contract_no=contract.contract_no if contract else None,
+                                             records_checked=result.checked, inserted=result.inserted,
+                                             updated=result.updated, deleted=result.deleted, counts=result.counts))
+    return result
+
+
+def _month(moment: datetime) -> str:
+    return moment.astimezone(LOCAL_TZ).strftime("%Y-%m")
+
+
+def _incremental_scope() -> tuple[set[int], list[rules.RecordFacts]]:
+    """Records to decide (new or changed) and everything their flags depend on."""
+    changed = db.session.execute(sa.select(ServiceRecord.id, ServiceRecord.worker_id, ServiceRecord.started_at,
+                                           ServiceRecord.ended_at, Contract.provider_id, ServiceRecord.status)
+                                 .join(Contract, Contract.id == ServiceRecord.contract_id)
+                                 .where(ServiceRecord.checked_version < ServiceRecord.version)).all()
+    decided = {row[0] for row in changed}
+    live = [row for row in changed if row[5] != RecordStatus.REJECTED]
+    if not live:
+        return decided, []
+    context: set[int] = {row[0] for row in live}
+    # 1. The same workers' records of the same days (overlap, travel, daily load).
+    windows: dict[int, list[datetime]] = {}
+    for _rid, worker, start, end, _p, _s in live:
+        lo, hi = windows.get(worker, (start, end))
+        windows[worker] = [min(lo, start), max(hi, end)]
+    for worker, (lo, hi) in windows.items():
+        context.update(db.session.scalars(sa.select(ServiceRecord.id).where(
+            ServiceRecord.worker_id == worker, ServiceRecord.started_at >= lo - timedelta(days=1),
+            ServiceRecord.started_at <= hi + timedelta(days=1), ServiceRecord.status != RecordStatus.REJECTED)))
+    # 2. The same providers' case-tied records with notes long enough to be copies.
+    providers = {row[4] for row in live}
+    context.update(db.session.scalars(
+        sa.select(ServiceRecord.id).join(Contract, Contract.id == ServiceRecord.contract_id)
+        .where(Contract.provider_id.in_(providers), ServiceRecord.case_id.is_not(None),
+               sa.func.length(ServiceRecord.notes) >= 20, ServiceRecord.status != RecordStatus.REJECTED)))
+    # 3. Records holding a photo that looks like one of the new photos (whole archive, by index).
+    context.update(_photo_partners(context_new={row[0] for row in live}))
+    return decided, load_facts(record_ids=context)
+
+
+def _photo_partners(context_new: set[int]) -> set[int]:
+    """Ids of archive records whose photos are the same picture as a photo of ``context_new``."""
+    from reliefsvc.integrity import photohash
+
+    new_photo_ids = set(db.session.scalars(sa.select(RecordPhoto.photo_id).where(
+        RecordPhoto.record_id.in_(sorted(context_new))))) if context_new else set()
+    if not new_photo_ids:
+        return set()
+    hashes = db.session.execute(sa.select(Photo.id, Photo.phash, Photo.dhash, Photo.trim_hashes, Photo.colours)).all()
+    keys: dict[tuple[int, int], list[int]] = defaultdict(list)
+    trims: dict[tuple[int, int], tuple] = {}
+    colours: dict[tuple[int, int], bytes | None] = {}
+    new_keys = set()
+    for pid, ph, dh, tr, co in hashes:
+        key = (to_unsigned64(ph), to_unsigned64(dh))
+        keys[key].append(pid)
+        trims.setdefault(key, unpack_trims(tr))
+        colours.setdefault(key, co)
+        if pid in new_photo_ids:
+            new_keys.add(key)
+    order = list(keys)
+    is_new = [k in new_keys for k in order]
+    t = default_thresholds()
+    partner_photos = {pid for k in new_keys for pid in keys[k]}
+    items = [(p, d, trims[(p, d)]) for p, d in order]
+    for i, j, _p, _d in photohash.near_duplicates(
+            items, wanted=lambda i, j: is_new[i] or is_new[j],
+            confirm=lambda a, window, b: photohash.same_colours(colours[order[a]], window, colours[order[b]]),
+            phash_max=max(t.photo_phash_max, 12), dhash_max=max(t.photo_dhash_max, 12),
+            sum_max=max(t.photo_hash_sum_max, 15)):
+        partner_photos.update(keys[order[i]])
+        partner_photos.update(keys[order[j]])
+    return set(db.session.scalars(sa.select(RecordPhoto.record_id).where(
+        RecordPhoto.photo_id.in_(sorted(partner_photos))))) if partner_photos else set()
+
+
+def _store(found: list[rules.Flag], decided: set[int], months: dict, result: RunResult,
+           replace_only: set[int] | None, contract: Contract | None) -> None:
+    """Insert, update and delete flags so that the decided records carry exactly ``found``.
+
+    Records outside ``decided`` (an incremental run's neighbours) only gain flags here.
+    """
+    table = IntegrityFlag.__table__
+    query = sa.select(table.c.id, table.c.record_id, table.c.code, table.c.severity, table.c.detail,
+                      table.c.related_record_id, table.c.photo_id, table.c.related_photo_id, table.c.dismissed_at)
+    if replace_only is not None or contract is not None:
+        ids = set(replace_only or decided) | {f.record_id for f in found}
+        existing_rows = [row for chunk in _chunks(ids) for row in db.session.execute(
+            query.where(table.c.record_id.in_(chunk)))]
+    else:
+        existing_rows = db.session.execute(query).all()
+    existing = {(row.record_id, row.code): row for row in existing_rows}
+    now = utcnow()
+    inserts, updates, touched = [], [], set()
+    seen = set()
+    for f in found:
+        key = (f.record_id, f.code)
+        seen.add(key)
+        row = existing.get(key)
+        values = {"severity": f.severity, "detail": f.detail_zh, "related_record_id": f.related_record_id,
+                  "photo_id": f.photo_id, "related_photo_id": f.related_photo_id}
+        if row is None:
+            contract_id, worker_id, month = months[f.record_id]
+            inserts.append({"record_id": f.record_id, "code": f.code, "contract_id": contract_id,
+                            "worker_id": worker_id, "month": month, "found_at": now, "dismiss_reason": "",
+                            **values})
+            touched.add(f.record_id)
+        elif any(getattr(row, k) != v for k, v in values.items()):
+            updates.append({"flag_id": row.id, **values})
+            touched.add(f.record_id)
+    gone = [row.id for key, row in existing.items()
+            if key not in seen and key[0] in decided and row.dismissed_at is None]
+    touched.update(key[0] for key, row in existing.items() if row.id in set(gone))
+    if inserts:
+        db.session.execute(table.insert(), inserts)
+    if updates:
+        db.session.execute(table.update().where(table.c.id == sa.bindparam("flag_id"))
+                           .values(**{k: sa.bindparam(k) for k in updates[0] if k != "flag_id"}), updates)
+    for chunk in _chunks(gone):
+        db.session.execute(table.delete().where(table.c.id.in_(chunk)))
+    result.inserted, result.updated, result.deleted = len(inserts), len(updates), len(gone)
+    _rescore(touched | (decided if replace_only is not None else set()))
+
+
+def _rescore(record_ids: set[int]) -> None:
+    """Set ``risk_score`` of the records from their flags that are not dismissed."""
+    if not record_ids:
+        return
+    table = IntegrityFlag.__table__
+    severities: dict[int, list[rules.Flag]] = defaultdict(list)
+    for chunk in _chunks(record_ids):
+        for rid, code, severity in db.session.execute(
+                sa.select(table.c.record_id, table.c.code, table.c.severity)
+                .where(table.c.record_id.in_(chunk), table.c.dismissed_at.is_(None))):
+            severities[rid].append(rules.Flag(rid, code, severity, ""))
+    current = {}
+    for chunk in _chunks(record_ids):
+        current.update(db.session.execute(sa.select(ServiceRecord.id, ServiceRecord.risk_score)
+                                          .where(ServiceRecord.id.in_(chunk))).all())
+    changes = [{"rid": rid, "score": score} for rid in record_ids
+               if (score := rules.risk_score(severities.get(rid, ()))) != current.get(rid)]
+    if changes:
+        rt = ServiceRecord.__table__
+        db.session.execute(rt.update().where(rt.c.id == sa.bindparam("rid")).values(risk_score=sa.bindparam("score")),
+                           changes)
+
+
+def _mark_checked(decided: set[int], contract: Contract | None, incremental: bool) -> None:
+    rt = ServiceRecord.__table__
+    if incremental or contract is not None:
+        for chunk in _chunks(decided):
+            db.session.execute(rt.update().where(rt.c.id.in_(chunk)).values(checked_version=rt.c.version))
+    else:
+        db.session.execute(rt.update().where(rt.c.checked_version != rt.c.version)
+                           .values(checked_version=rt.c.version))
+
+
+def rescore_everything() -> None:
+    """Recompute every record's risk score (after thresholds change nothing needs this; a run does)."""
+    _rescore(set(db.session.scalars(sa.select(ServiceRecord.id))))
+
+
+# --- Reading the flags ------------------------------------------------------------------------
+
+
+def _active():
+    return IntegrityFlag.dismissed_at.is_(None)
+
+
+def flag_counts_by_code(contract_id: int | None = None) -> dict[str, int]:
+    query = sa.select(IntegrityFlag.code, sa.func.count()).where(_active()).group_by(IntegrityFlag.code)
+    if contract_id is not None:
+        query = query.where(IntegrityFlag.contract_id == contract_id)
+    counts = dict(db.session.execute(query).all())
+    return {code: counts[code] for code in CODE_LABELS if counts.get(code)}
+
+
+def flag_counts(contract_id: int, day_from: date | None = None, day_to: date | None = None) -> dict:
+    """For assessments and evaluations: records of the period, how many carry flags, flags by code.
+
+    Only flags that stand (not dismissed) count; the period is of the services' local start dates.
+    """
+    records = sa.select(ServiceRecord.id).where(ServiceRecord.contract_id == contract_id,
+                                                ServiceRecord.status != RecordStatus.REJECTED)
+    if day_from is not None:
+        records = records.where(ServiceRecord.started_at >= _local_midnight(day_from))
+    if day_to is not None:
+        records = records.where(ServiceRecord.started_at < _local_midnight(day_to + timedelta(days=1)))
+    ids = records.subquery()
+    n_records = db.session.scalar(sa.select(sa.func.count()).select_from(ids))
+    flagged = sa.select(IntegrityFlag.record_id, IntegrityFlag.code).where(
+        _active(), IntegrityFlag.record_id.in_(sa.select(ids.c.id))).subquery()
+    by_code = dict(db.session.execute(sa.select(flagged.c.code, sa.func.count()).group_by(flagged.c.code)).all())
+    n_flagged = db.session.scalar(sa.select(sa.func.count(sa.distinct(flagged.c.record_id))))
+    return {"records": n_records, "flagged_records": n_flagged, "flags": sum(by_code.values()),
+            "by_code": {c: by_code[c] for c in CODE_LABELS if by_code.get(c)},
+            "per_hundred": round(100 * sum(by_code.values()) / n_records, 1) if n_records else 0.0}
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=LOCAL_TZ)
+
+
+def counts_by_month(contract_id: int) -> tuple[list[str], dict[str, Counter]]:
+    """Months (newest first) and, per code, the count of standing flags in each month."""
+    rows = db.session.execute(sa.select(IntegrityFlag.code, IntegrityFlag.month, sa.func.count())
+                              .where(IntegrityFlag.contract_id == contract_id, _active())
+                              .group_by(IntegrityFlag.code, IntegrityFlag.month)).all()
+    table: dict[str, Counter] = defaultdict(Counter)
+    for code, month, n in rows:
+        table[code][month] = n
+    months = sorted({m for _c, m, _n in rows}, reverse=True)
+    return months, {c: table[c] for c in CODE_LABELS if c in table}
+
+
+def counts_by_worker(contract_id: int) -> list[tuple[Staff, Counter, int]]:
+    rows = db.session.execute(sa.select(IntegrityFlag.worker_id, IntegrityFlag.code, sa.func.count())
+                              .where(IntegrityFlag.contract_id == contract_id, _active())
+                              .group_by(IntegrityFlag.worker_id, IntegrityFlag.code)).all()
+    per: dict[int, Counter] = defaultdict(Counter)
+    for worker_id, code, n in rows:
+        per[worker_id][code] = n
+    staff = {s.id: s for s in db.session.scalars(sa.select(Staff).where(Staff.id.in_(list(per))))} if per else {}
+    out = [(staff[w], c, sum(c.values())) for w, c in per.items() if w in staff]
+    return sorted(out, key=lambda x: (-x[2], x[0].name))
+
+
+def flags_query(contract_id: int | None = None, code: str | None = None, month: str | None = None,
+                worker_id: int | None = None, dismissed: bool = False):
+    query = (sa.select(IntegrityFlag).join(ServiceRecord, ServiceRecord.id == IntegrityFlag.record_id)
+             .order_by(ServiceRecord.started_at.desc(), IntegrityFlag.record_id.desc(), IntegrityFlag.code))
+    query = query.where(IntegrityFlag.dismissed_at.is_not(None) if dismissed else _active())
+    if contract_id is not None:
+        query = query.where(IntegrityFlag.contract_id == contract_id)
+    if code:
+        query = query.where(IntegrityFlag.code == code)
+    if month:
+        query = query.where(IntegrityFlag.month == month)
+    if worker_id:
+        query = query.where(IntegrityFlag.worker_id == worker_id)
+    return query
+
+
+def flags_of(record: ServiceRecord) -> list[IntegrityFlag]:
+    return list(db.session.scalars(sa.select(IntegrityFlag).where(IntegrityFlag.record_id == record.id)
+                                   .order_by(IntegrityFlag.dismissed_at.is_not(None), IntegrityFlag.code)))
+
+
+def dismiss(flag: IntegrityFlag, user, reason: str) -> None:
+    reason = (reason or "").strip()
+    if not reason:
+        raise IntegrityError("请写明排除该标记的理由", "give a reason for dismissing the flag", field="reason")
+    if flag.dismissed_at is not None:
+        raise IntegrityError("该标记已被排除", "the flag is already dismissed")
+    flag.dismissed_at, flag.dismissed_by, flag.dismiss_reason = utcnow(), user, reason[:500]
+    db.session.flush()
+    _rescore({flag.record_id})
+    audit.record(events.FlagDismissed(flag_id=flag.id, record_id=flag.record_id, record_ref=flag.record.record_ref,
+                                      code=flag.code, detail=flag.detail, reason=flag.dismiss_reason))
+
+
+def restore(flag: IntegrityFlag, user) -> None:
+    """Undo a dismissal (the flag stands again until a run no longer finds it)."""
+    if flag.dismissed_at is None:
+        raise IntegrityError("该标记未被排除", "the flag is not dismissed")
+    flag.dismissed_at, flag.dismissed_by, flag.dismiss_reason = None, None, ""
+    db.session.flush()
+    _rescore({flag.record_id})
+    audit.record(events.FlagRestored(flag_id=flag.id, record_id=flag.record_id, record_ref=flag.record.record_ref,
+                                     code=flag.code, by=user.username))
+
+
+def export_rows(contract: Contract | None = None) -> list[tuple[str, str, str, str, str]]:
+    """``contract_no, record_ref, code, severity, detail`` of every standing flag (spec: integrity export)."""
+    query = (sa.select(Contract.contract_no, ServiceRecord.record_ref, IntegrityFlag.code, IntegrityFlag.severity,
+                       IntegrityFlag.detail)
+             .join(ServiceRecord, ServiceRecord.id == IntegrityFlag.record_id)
+             .join(Contract, Contract.id == IntegrityFlag.contract_id)
+             .where(_active()).order_by(Contract.contract_no, ServiceRecord.record_ref, IntegrityFlag.code))
+    if contract is not None:
+        query = query.where(IntegrityFlag.contract_id == contract.id)
+    return [tuple(row) for row in db.session.execute(query)]
+
+
+def last_run() -> IntegrityRun | None:
+    return db.session.scalar(sa.select(IntegrityRun).order_by(IntegrityRun.id.desc()).limit(1))
