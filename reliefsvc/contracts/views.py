@@ -93,6 +93,9 @@ def index():
     found = service.search(current_user, text, status)
     # The current period of any obligation lies within this year's months.
     counters_of = progress.Counters.for_contracts(found, rules.months_of("year", str(today.year)))
+    # The disguised-hiring column (hiring domain): None when this user does not see it.
+    hiring_hook = current_app.extensions.get("contract_hiring_risk")
+    hiring = hiring_hook(found, current_user) if hiring_hook else None
     for contract in found:
         obligations = progress.obligation_progress(contract, today, counters_of[contract.id])
         current = [o.current for o in obligations if o.current]
@@ -101,7 +104,8 @@ def index():
         rows.append({"contract": contract, "current": current, "worst": worst,
                      "next_due": progress.next_due(contract, today),
                      "flags": flags_hook(contract) if flags_hook else []})
-    return render_template("contracts/index.html", rows=rows, q=text, status=status, statuses=ContractStatus)
+    return render_template("contracts/index.html", rows=rows, q=text, status=status, statuses=ContractStatus,
+                           hiring=hiring)
 
 
 def _fill_choices(form: ContractForm):

@@ -129,8 +129,10 @@ def step(ctx):
             if provider is payroll and i < 4:
                 carried_over.append(staff)
     # Four of the labour company's people worked for the sloppy provider the year before.
-    for staff in carried_over:
-        service.add_staff(sloppy, id_number=staff.id_number, name=staff.name, role=StaffRole.COORDINATOR,
+    # The old roster spelled the first one's name with a space: the check matches ID numbers, not names.
+    for k, staff in enumerate(carried_over):
+        service.add_staff(sloppy, id_number=staff.id_number, name=f"{staff.name[0]} {staff.name[1:]}" if k == 0
+                          else staff.name, role=StaffRole.COORDINATOR,
                           hired_on=today - timedelta(days=800), left_on=today - timedelta(days=401))
 
     # A relation the sound provider declared, and one the platform will find.
