@@ -30,6 +30,8 @@ PAGES = {
     "record": "context(record, user)",
     "home": "context(user)",
     "provider": "context(provider, user)",
+    # issue 12: the vetting page, where the provider's signed annual evaluations are seen
+    "vetting": "context(vetting, user)",
 }
 
 

@@ -307,6 +307,8 @@ def vetting_show(provider, vetting):
         is_officer=current_user.role is Role.OFFICER, can_upload=current_user.role in EDITORS,
         is_open=vetting.status is VettingStatus.OPEN, contracts=_contracts_of(provider),
         state=service.approval_state(provider),
+        # issue 12: panels of other domains (the provider's signed annual evaluations)
+        panels=panels.render("vetting", vetting, current_user),
     )
 
 

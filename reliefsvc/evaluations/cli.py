@@ -1,0 +1,78 @@
+"""``reliefsvc reports evaluation`` (the report) and ``reliefsvc evaluations ...``."""
+
+import sys
+
+import click
+import sqlalchemy as sa
+from flask.cli import with_appcontext
+
+from reliefsvc.contracts.models import Contract
+from reliefsvc.evaluations import service
+from reliefsvc.extensions import db
+from reliefsvc.notifications import service as notifications
+from reliefsvc.reports import atomic_output
+
+
+def _contract(contract_no: str) -> Contract:
+    contract = db.session.scalar(sa.select(Contract).where(Contract.contract_no == contract_no.strip()))
+    if contract is None:
+        click.echo(f"no contract {contract_no} / 没有合同 {contract_no}", err=True)
+        sys.exit(1)
+    return contract
+
+
+@click.group("reports")
+def reports_group():
+    """Formal reports (PDF) of the platform."""
+
+
+@reports_group.command("evaluation")
+@click.option("--contract", "contract_no", required=True, help="The contract number, e.g. 康民购〔2026〕1号.")
+@click.option("--year", type=int, required=True,
+              help="The calendar year in which the execution year begins.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The PDF file to write.")
+@with_appcontext
+def evaluation_report_command(contract_no, year, output):
+    """The annual evaluation report of CONTRACT for the execution year beginning in YEAR.
+    An unsigned evaluation prints marked as a draft (草稿)."""
+    contract = _contract(contract_no)
+    execution_year = service.year_by_calendar(contract, year)
+    ev = service.find(contract, execution_year.number) if execution_year else None
+    if ev is None:
+        click.echo(f"no evaluation of {contract.contract_no} for {year} / 合同 {contract.contract_no} 没有 {year} "
+                   "年开始的执行年度评估", err=True)
+        sys.exit(1)
+    data = service.render_report(ev)
+    with atomic_output(output) as fh:
+        fh.write(data)
+    click.echo(f"{output}: {ev.status.value}{' ' + ev.doc_no if ev.doc_no else ''}, {len(data)} bytes")
+
+
+@click.group("evaluations")
+def evaluations_group():
+    """Annual evaluations (年度评估)."""
+
+
+@evaluations_group.command("open-due")
+@with_appcontext
+def open_due_command():
+    """Open the evaluation of every contract-year that has ended (what the daily job does)."""
+    made = service.open_due(origin="cli")
+    notifications.commit()
+    for ev in made:
+        click.echo(f"{ev.id}\t{ev.contract.contract_no}\t{ev.year_no}\t{ev.day_from}\t{ev.day_to}\t{ev.due_on}")
+    click.echo(f"{len(made)} opened / 开启 {len(made)} 项")
+
+
+@evaluations_group.command("overdue")
+@with_appcontext
+def overdue_command():
+    """Every ended contract-year without a signed evaluation by its due date."""
+    rows = service.overdue()
+    for r in rows:
+        click.echo(f"{r.contract.contract_no}\t{r.year.number}\t{r.year.day_from}\t{r.year.day_to}\t{r.due_on}\t"
+                   + (r.evaluation.status.value if r.evaluation else "not opened"))
+    click.echo(f"{len(rows)} overdue / 逾期 {len(rows)} 项")
+
+
+COMMANDS = [reports_group, evaluations_group]
