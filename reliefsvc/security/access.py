@@ -1,7 +1,8 @@
 """Access control that cannot be forgotten.
 
-Every endpoint carries either ``@restrict_access(...)`` or ``@public``; ``create_app``
-refuses to start otherwise. ``restrict_access`` checks the role, then loads every object
+Every endpoint carries either ``@restrict_access(...)``, ``@public`` or, for the JSON API,
+``@api_access(...)`` (``reliefsvc.api.guard``: token instead of session, same role and
+object checks); ``create_app`` refuses to start otherwise. ``restrict_access`` checks the role, then loads every object
 named in the URL *inside its parent* and asks the object whether the user may see it, so
 that a provider can never reach another provider's data by guessing an ID.
 
@@ -35,6 +36,9 @@ class UrlObject:
 
 
 URL_OBJECTS: dict[str, UrlObject] = {}
+
+#: The kinds of ``access_rule`` a guard may set: session pages, public pages, the token API.
+GUARD_KINDS = frozenset({"restricted", "public", "api"})
 
 #: Endpoints that serve static files; they carry no decorator of ours.
 STATIC_ENDPOINT_SUFFIXES = ("static",)
@@ -99,7 +103,8 @@ def unguarded_endpoints(app) -> list[str]:
     for endpoint, view in app.view_functions.items():
         if endpoint.rsplit(".", 1)[-1] in STATIC_ENDPOINT_SUFFIXES:
             continue
-        if getattr(view, "access_rule", None) is None:
+        rule = getattr(view, "access_rule", None)
+        if rule is None or rule[0] not in GUARD_KINDS:
             missing.append(endpoint)
     return sorted(missing)
 
@@ -108,6 +113,6 @@ def check_every_endpoint_guarded(app) -> None:
     missing = unguarded_endpoints(app)
     if missing:
         raise RuntimeError(
-            "These endpoints have no access decorator (@restrict_access or @public): "
+            "These endpoints have no access decorator (@restrict_access, @public or @api_access): "
             + ", ".join(missing)
         )
