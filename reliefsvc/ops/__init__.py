@@ -1,0 +1,1 @@
+"""Operating the platform: backups and restores."""
