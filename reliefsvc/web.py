@@ -67,12 +67,18 @@ class NavItem:
     endpoint: str
     label: object
     roles: frozenset
+    #: entries with the same group label sit together in one drop-down menu
+    group: object | None = None
 
+
+SUPERVISION = _l("Supervision")
+_BUREAU = frozenset({Role.OFFICER, Role.EVALUATOR, Role.INSPECTOR, Role.ADMIN})
+_CHECKERS = frozenset({Role.OFFICER, Role.EVALUATOR, Role.INSPECTOR, Role.PROVIDER_MANAGER})
 
 #: The navigation bar, by role. A later domain appends its own entries here.
 NAV: list[NavItem] = [
     NavItem("security.home", _l("Home"), frozenset(Role)),
-    NavItem("providers.index", _l("Providers"), frozenset({Role.OFFICER, Role.EVALUATOR, Role.INSPECTOR, Role.ADMIN})),
+    NavItem("providers.index", _l("Providers"), _BUREAU),
     NavItem("providers.index", _l("My organisation"), frozenset({Role.PROVIDER_MANAGER, Role.PROVIDER_WORKER})),
     NavItem("contracts.index", _l("Contracts"), frozenset(Role)),
     NavItem("records.new", _l("Record a service"), frozenset({Role.PROVIDER_WORKER, Role.PROVIDER_MANAGER})),
@@ -81,6 +87,14 @@ NAV: list[NavItem] = [
     NavItem("cases.alerts", _l("Monitoring alerts"), frozenset(Role)),
     NavItem("cases.discoveries", _l("Discovered households"), frozenset({Role.OFFICER})),
     NavItem("cases.discover", _l("Report a household in need"), frozenset({Role.PROVIDER_MANAGER, Role.PROVIDER_WORKER})),
+    NavItem("spotchecks.index", _l("Spot checks"), frozenset({Role.OFFICER, Role.EVALUATOR}), SUPERVISION),
+    NavItem("assessments.index", _l("Assessments"), _CHECKERS, SUPERVISION),
+    NavItem("assessments.inspections", _l("Field inspections"), _CHECKERS, SUPERVISION),
+    NavItem("rectifications.board", _l("Rectifications"), _CHECKERS, SUPERVISION),
+    NavItem("hiring.index", _l("Disguised-hiring risk"), _BUREAU, SUPERVISION),
+    NavItem("payments.index", _l("Payments"), _BUREAU | {Role.PROVIDER_MANAGER}, SUPERVISION),
+    # issue 12: annual evaluations, for the bureau and the provider's manager
+    NavItem("evaluations.index", _l("Annual evaluations"), _BUREAU | {Role.PROVIDER_MANAGER}, SUPERVISION),
     NavItem("regions.tree", _l("Regions"), frozenset(Role)),
     NavItem("security.users", _l("Users"), frozenset({Role.ADMIN})),
     NavItem("audit.log", _l("Audit log"), frozenset({Role.ADMIN, Role.INSPECTOR})),
@@ -88,10 +102,23 @@ NAV: list[NavItem] = [
 ]
 
 
-def nav_for(user) -> list[NavItem]:
+def nav_for(user) -> list[tuple[object | None, list[NavItem]]]:
+    """The user's menu: ``(None, [item])`` for a plain entry, ``(label, items)`` for a drop-down."""
     if user is None or not user.is_authenticated:
         return []
-    return [item for item in NAV if user.role in item.roles]
+    menu: list[tuple[object | None, list[NavItem]]] = []
+    groups: dict[str, list[NavItem]] = {}
+    for item in NAV:
+        if user.role not in item.roles:
+            continue
+        if item.group is None:
+            menu.append((None, [item]))
+        elif str(item.group) in groups:
+            groups[str(item.group)].append(item)
+        else:
+            groups[str(item.group)] = [item]
+            menu.append((item.group, groups[str(item.group)]))
+    return menu
 
 
 def import_models() -> None:
@@ -159,6 +186,9 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _headers(response):
+        # Scripts only from our own static files (no inline script anywhere); inline
+        # style attributes are allowed (Bootstrap utilities, chart sizes).
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -167,6 +197,10 @@ def init_app(app: Flask) -> None:
     for code in (400, 403, 404, 405, 413, 500):
         app.register_error_handler(code, _error_page)
 
+
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                           "img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; "
+                           "frame-ancestors 'none'")
 
 ERROR_TITLES = {
     400: _l("The request could not be understood"),

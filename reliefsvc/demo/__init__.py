@@ -30,10 +30,27 @@ class DemoContext:
 
 
 def _steps():
-    from reliefsvc.demo import accounts, cases, contracts, providers, records, regions
+    from reliefsvc.demo import (
+        accounts,
+        assessments,
+        cases,
+        contracts,
+        evaluations,
+        hiring,
+        integrity,
+        payments,
+        providers,
+        records,
+        regions,
+        spotchecks,
+    )
 
     return [("regions", regions.step), ("accounts", accounts.step), ("providers", providers.step),
-            ("contracts", contracts.step), ("cases", cases.step), ("records", records.step)]
+            ("contracts", contracts.step), ("cases", cases.step), ("records", records.step),
+            ("integrity", integrity.step), ("hiring", hiring.step), ("assessments", assessments.step),
+            ("payments", payments.step),
+            ("spotchecks", spotchecks.step),
+            ("evaluations", evaluations.step)]
 
 
 def database_is_empty() -> bool:

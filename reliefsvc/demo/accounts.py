@@ -16,6 +16,11 @@ LOGINS = [
     ("manager", Role.PROVIDER_MANAGER, "张红梅", PROVIDER),
     ("worker", Role.PROVIDER_WORKER, "马小军", PROVIDER),
     ("inspector", Role.INSPECTOR, "赵德胜", BUREAU),
+    # A second officer approves what the first proposes (payments: two people, never one);
+    # three evaluators make a pool for the spot checks' random assignment.
+    ("officer2", Role.OFFICER, "陈志刚", BUREAU),
+    ("evaluator2", Role.EVALUATOR, "周文静", EVALUATION_BODY),
+    ("evaluator3", Role.EVALUATOR, "马志远", EVALUATION_BODY),
 ]
 
 ORG_KINDS = {BUREAU: OrgKind.BUREAU, EVALUATION_BODY: OrgKind.EVALUATION_BODY, PROVIDER: OrgKind.PROVIDER}

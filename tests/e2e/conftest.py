@@ -226,6 +226,21 @@ LATIN_WORD = re.compile(r"(?<![A-Za-z0-9.])[A-Za-z]{2,}(?![A-Za-z0-9])")
 
 
 @pytest.fixture
+def open_menu():
+    """``open_menu(page, group, entry)``: open a drop-down of the menu and follow one entry."""
+
+    def go(page, group: str, entry: str) -> None:
+        page.wait_for_load_state("load")  # Bootstrap's script must be listening first
+        nav = page.get_by_test_id("nav")
+        nav.get_by_role("button", name=group).click()
+        link = nav.get_by_role("link", name=entry, exact=True)
+        expect(link).to_be_visible()
+        link.click()
+
+    return go
+
+
+@pytest.fixture
 def log_in():
     """``log_in(page, username)``: fill the Chinese login form and wait for the home page."""
 

@@ -29,17 +29,27 @@ CASES = ("cases.index", "救助家庭")
 ALERTS = ("cases.alerts", "监测预警")
 DISCOVERIES = ("cases.discoveries", "主动发现的家庭")
 DISCOVER = ("cases.discover", "报告困难家庭")
+SPOT_CHECKS = ("spotchecks.index", "随机抽查")
+ASSESSMENTS = ("assessments.index", "定期考核")
+INSPECTIONS = ("assessments.inspections", "实地考察")
+RECTIFICATIONS = ("rectifications.board", "整改")
+HIRING = ("hiring.index", "变相用工风险")
+PAYMENTS = ("payments.index", "资金支付")
+EVALUATIONS = ("evaluations.index", "年度评估")
 BUREAU_MENU = [HOME, PROVIDERS, CONTRACTS, RECORDS, CASES, ALERTS]
+#: the drop-down 监督考核 (its entries are links like the others)
+SUPERVISION = [SPOT_CHECKS, ASSESSMENTS, INSPECTIONS, RECTIFICATIONS, HIRING, PAYMENTS, EVALUATIONS]
 PROVIDER_MENU = [HOME, MY_ORG, CONTRACTS, RECORD, RECORDS, CASES, ALERTS, DISCOVER, REGIONS]
 
 #: username → (full name, role as shown in the header, home-page title, menu entries in order)
 DEMO_LOGINS = {
-    "admin": ("马建国", "系统管理员", "系统管理", [*BUREAU_MENU, REGIONS, USERS, AUDIT_LOG, SCHEDULED_JOBS]),
-    "officer": ("王秀兰", "采购经办人员", "采购经办工作台", [*BUREAU_MENU, DISCOVERIES, REGIONS]),
-    "evaluator": ("李明", "考核评估人员", "考核评估工作台", [*BUREAU_MENU, REGIONS]),
-    "manager": ("张红梅", "承接主体负责人", "承接主体工作台", PROVIDER_MENU),
-    "worker": ("马小军", "承接主体服务人员", "我的服务工作", PROVIDER_MENU),
-    "inspector": ("赵德胜", "纪检监察人员", "纪检监察", [*BUREAU_MENU, REGIONS, AUDIT_LOG]),
+    "admin": ("马建国", "系统管理员", "系统管理", [*BUREAU_MENU, HIRING, PAYMENTS, EVALUATIONS, REGIONS, USERS, AUDIT_LOG, SCHEDULED_JOBS]),
+    "officer": ("王秀兰", "采购经办人员", "采购经办工作台", [*BUREAU_MENU, DISCOVERIES, *SUPERVISION, REGIONS]),
+    "evaluator": ("李明", "考核评估人员", "考核评估工作台", [*BUREAU_MENU, *SUPERVISION, REGIONS]),
+    "manager": ("张红梅", "承接主体负责人", "承接主体工作台",
+                [*PROVIDER_MENU[:-1], ASSESSMENTS, INSPECTIONS, RECTIFICATIONS, PAYMENTS, EVALUATIONS, REGIONS]),
+    "worker": ("马小军", "承接主体服务人员", "我的服务工作", [*PROVIDER_MENU]),
+    "inspector": ("赵德胜", "纪检监察人员", "纪检监察", [*BUREAU_MENU, *SUPERVISION[1:], REGIONS, AUDIT_LOG]),
 }
 
 
@@ -88,6 +98,10 @@ def test_each_role_logs_in_sees_its_own_workbench_and_logs_out(page, artifacts, 
     page.screenshot(path=artifacts / f"home-{username}.png", full_page=True)
     assert menu_entries(page) == expected_menu
     assert untranslated_words(page) == []
+    # Everyone's own settings sit under their name: the access tokens of the JSON API.
+    page.wait_for_load_state("load")
+    page.get_by_test_id("whoami").click()
+    expect(page.get_by_test_id("tokens-link")).to_have_text("访问令牌")
 
     page.get_by_role("button", name="退出").click()
     expect(page).to_have_url(f"{live_server}/login")
@@ -176,12 +190,14 @@ def test_an_inspector_reads_the_audit_log_and_verifies_the_chain(page):
     expect(rows.first).to_contain_text("user.logged_in")
     total = int(re.search(r"共 (\d+) 条", page.get_by_text(re.compile(r"^共 \d+ 条$")).inner_text())[1])
 
-    # The demo created six accounts; each left an entry.
+    # The demo created nine accounts (the six logins, two more evaluators for the spot
+    # checks' random assignment and a second officer for the two-person payment
+    # approval); each left an entry.
     page.get_by_label("事件").select_option(label="创建账号")
     page.get_by_role("button", name="筛选").click()
-    expect(page.get_by_text("共 6 条")).to_be_visible()
-    expect(rows.filter(has_text="创建账号")).to_have_count(6)
-    expect(rows.filter(has_text="demo")).to_have_count(6)
+    expect(page.get_by_text("共 9 条")).to_be_visible()
+    expect(rows.filter(has_text="创建账号")).to_have_count(9)
+    expect(rows.filter(has_text="demo")).to_have_count(9)
 
     page.get_by_role("button", name="校验整条哈希链").click()
     result = page.get_by_test_id("verify-result")

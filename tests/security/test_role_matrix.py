@@ -23,6 +23,8 @@ C = "/contracts/{contract_id}"
 R = "/records/{record_id}"
 V = P + "/vettings/{vetting_id}"
 H = "/cases/{case_id}"
+#: who reads payments and fund use: the bureau and the provider's manager (issue 11)
+PAY_READERS = BUREAU | {Role.PROVIDER_MANAGER}
 
 #: endpoint -> (method, URL template, roles allowed)
 MATRIX: dict[str, tuple[str, str, frozenset]] = {
@@ -98,18 +100,125 @@ MATRIX: dict[str, tuple[str, str, frozenset]] = {
     "records.photo": ("GET", R + "/photos/{photo_id}", ALL),
     "records.worker": ("GET", "/records" + P + "/staff/{staff_id}", ALL),
     # --- integrity (issue 7) ---
+    "integrity.contract_flags": ("GET", "/integrity" + C, ALL),
+    "integrity.run_contract": ("POST", "/integrity" + C + "/run", OFFICER),
+    "integrity.thresholds": ("GET", "/integrity" + C + "/thresholds", BUREAU),
+    "integrity.flag": ("GET", "/integrity/flags/{flag_id}", ALL),
+    "integrity.dismiss": ("POST", "/integrity/flags/{flag_id}/dismiss", OFFICER),
+    "integrity.restore": ("POST", "/integrity/flags/{flag_id}/restore", OFFICER),
     # --- hiring risk (issue 8) ---
+    "hiring.index": ("GET", "/hiring/", BUREAU),
+    "hiring.show": ("GET", "/hiring/contracts/{contract_id}", BUREAU),
+    "hiring.recompute": ("POST", "/hiring/contracts/{contract_id}/recompute", OFFICER),
     # --- assessments, inspections, rectifications (issue 9) ---
+    "assessments.index": ("GET", "/assessments/", ALL),
+    "assessments.new": ("GET", "/assessments/new", frozenset({Role.OFFICER, Role.EVALUATOR})),
+    "assessments.show": ("GET", "/assessments/{assessment_id}", ALL),
+    "assessments.score": ("POST", "/assessments/{assessment_id}/scores/{indicator_id}",
+                          frozenset({Role.OFFICER, Role.EVALUATOR})),
+    "assessments.recompute": ("POST", "/assessments/{assessment_id}/recompute", frozenset({Role.OFFICER, Role.EVALUATOR})),
+    "assessments.send": ("POST", "/assessments/{assessment_id}/send", frozenset({Role.OFFICER, Role.EVALUATOR})),
+    "assessments.comment": ("POST", "/assessments/{assessment_id}/comments", frozenset({Role.PROVIDER_MANAGER})),
+    "assessments.no_further": ("POST", "/assessments/{assessment_id}/no-further-comments",
+                               frozenset({Role.PROVIDER_MANAGER})),
+    "assessments.decide": ("POST", "/assessments/{assessment_id}/appeals/{comment_id}/decide", OFFICER),
+    "assessments.sign": ("POST", "/assessments/{assessment_id}/sign", OFFICER),
+    "assessments.comment_file": ("GET", "/assessments/{assessment_id}/comments/{comment_id}/file", ALL),
+    "assessments.standards": ("GET", "/assessments/standards", BUREAU),
+    "assessments.standard_show": ("GET", "/assessments/standards/{standard_id}", BUREAU),
+    "assessments.standard_copy": ("POST", "/assessments/standards/{standard_id}/new-version", OFFICER),
+    "assessments.standard_edit": ("POST", "/assessments/standards/{standard_id}/edit", OFFICER),
+    "assessments.binding": ("GET", "/assessments/contracts/{contract_id}/standard", OFFICER),
+    "assessments.inspections": ("GET", "/assessments/inspections", ALL),
+    "assessments.inspection_new": ("GET", "/assessments/inspections/new", frozenset({Role.OFFICER, Role.EVALUATOR})),
+    "assessments.inspection_show": ("GET", "/assessments/inspections/{inspection_id}", ALL),
+    "assessments.inspection_photo": ("GET", "/assessments/inspections/{inspection_id}/photos/{inspection_photo_id}",
+                                     ALL),
+    "rectifications.board": ("GET", "/rectifications/", ALL),
+    "rectifications.new": ("GET", "/rectifications/new/{contract_id}", frozenset({Role.OFFICER, Role.EVALUATOR})),
+    "rectifications.show": ("GET", "/rectifications/{notice_id}", ALL),
+    "rectifications.answer": ("POST", "/rectifications/{notice_id}/items/{rect_item_id}/answer",
+                              frozenset({Role.PROVIDER_MANAGER})),
+    "rectifications.decide": ("POST", "/rectifications/{notice_id}/items/{rect_item_id}/decide", OFFICER),
+    "rectifications.answer_file": ("GET", "/rectifications/{notice_id}/answers/{answer_id}/file", ALL),
     # --- spot checks (issue 10) ---
+    "spotchecks.index": ("GET", "/spotchecks/", BUREAU),
+    "spotchecks.new": ("GET", "/spotchecks/new/{contract_id}", OFFICER),
+    "spotchecks.show": ("GET", "/spotchecks/{draw_id}", BUREAU),
+    "spotchecks.freeze": ("POST", "/spotchecks/{draw_id}/freeze", OFFICER),
+    "spotchecks.seed": ("POST", "/spotchecks/{draw_id}/seed", OFFICER),
+    "spotchecks.escalate": ("POST", "/spotchecks/{draw_id}/escalate", OFFICER),
+    "spotchecks.publish": ("POST", "/spotchecks/{draw_id}/publish", OFFICER),
+    "spotchecks.population": ("GET", "/spotchecks/{draw_id}/population.txt", BUREAU),
+    "spotchecks.sample": ("GET", "/spotchecks/{draw_id}/sample.csv", BUREAU),
+    "spotchecks.report": ("GET", "/spotchecks/{draw_id}/report.pdf", BUREAU),
+    "spotchecks.check": ("POST", "/spotchecks/{draw_id}/checks/{check_id}", BUREAU),
+    "spotchecks.check_photo": ("GET", "/spotchecks/{draw_id}/checks/{check_id}/photo", BUREAU),
+    # --- payments and fund use (issue 11) ---
+    "payments.index": ("GET", "/payments/", PAY_READERS),
+    "payments.export_ledger": ("GET", "/payments/ledger.xlsx", PAY_READERS),
+    "payments.contract": ("GET", "/payments" + C, PAY_READERS),
+    "payments.contract_export": ("GET", "/payments" + C + "/ledger.xlsx", PAY_READERS),
+    "payments.add_instalment": ("POST", "/payments" + C + "/plan", OFFICER),
+    "payments.even_plan": ("POST", "/payments" + C + "/plan/even", OFFICER),
+    "payments.settings": ("POST", "/payments" + C + "/settings", OFFICER),
+    "payments.instalment": ("GET", "/payments" + C + "/instalments/{instalment_id}", PAY_READERS),
+    "payments.remove_instalment": ("POST", "/payments" + C + "/instalments/{instalment_id}/remove", OFFICER),
+    "payments.propose": ("POST", "/payments" + C + "/instalments/{instalment_id}/propose", OFFICER),
+    "payments.entry": ("GET", "/payments/entries/{payment_entry_id}", PAY_READERS),
+    "payments.approve": ("POST", "/payments/entries/{payment_entry_id}/approve", OFFICER),
+    "payments.refuse": ("POST", "/payments/entries/{payment_entry_id}/refuse", OFFICER),
+    "payments.disburse": ("POST", "/payments/entries/{payment_entry_id}/disburse", OFFICER),
+    "payments.reverse": ("POST", "/payments/entries/{payment_entry_id}/reverse", OFFICER),
+    "payments.fund_use": ("GET", "/payments/fund-use", PAY_READERS),
+    "payments.fund_use_export": ("GET", "/payments/fund-use.xlsx", PAY_READERS),
+    "payments.report_new": ("GET", "/payments/fund-use/new", frozenset({Role.PROVIDER_MANAGER})),
+    "payments.report": ("GET", "/payments/fund-use/{fund_report_id}", PAY_READERS),
+    "payments.add_line": ("POST", "/payments/fund-use/{fund_report_id}/lines", frozenset({Role.PROVIDER_MANAGER})),
+    "payments.remove_line": ("POST", "/payments/fund-use/{fund_report_id}/lines/{fund_line_id}/remove",
+                             frozenset({Role.PROVIDER_MANAGER})),
+    "payments.add_receipt": ("POST", "/payments/fund-use/{fund_report_id}/lines/{fund_line_id}/receipts",
+                             frozenset({Role.PROVIDER_MANAGER})),
+    "payments.receipt": ("GET", "/payments/fund-use/{fund_report_id}/lines/{fund_line_id}/receipts/{fund_receipt_id}",
+                         PAY_READERS),
+    "payments.submit_report": ("POST", "/payments/fund-use/{fund_report_id}/submit", frozenset({Role.PROVIDER_MANAGER})),
+    "payments.review_report": ("POST", "/payments/fund-use/{fund_report_id}/review", OFFICER),
+    "payments.anomalies": ("GET", "/payments/anomalies", BUREAU),
+    # --- annual evaluations (issue 12) ---
+    "evaluations.index": ("GET", "/evaluations/", BUREAU | {Role.PROVIDER_MANAGER}),
+    "evaluations.open_year": ("POST", "/evaluations/contracts/{contract_id}/years/1", OFFICER),
+    "evaluations.show": ("GET", "/evaluations/{evaluation_id}", BUREAU | {Role.PROVIDER_MANAGER}),
+    "evaluations.refresh": ("POST", "/evaluations/{evaluation_id}/refresh", frozenset({Role.OFFICER, Role.EVALUATOR})),
+    "evaluations.score": ("POST", "/evaluations/{evaluation_id}/dimensions/management",
+                          frozenset({Role.OFFICER, Role.EVALUATOR})),
+    "evaluations.conclude": ("POST", "/evaluations/{evaluation_id}/conclusion", frozenset({Role.OFFICER, Role.EVALUATOR})),
+    "evaluations.send": ("POST", "/evaluations/{evaluation_id}/send", frozenset({Role.OFFICER, Role.EVALUATOR})),
+    "evaluations.comment": ("POST", "/evaluations/{evaluation_id}/comments", frozenset({Role.PROVIDER_MANAGER})),
+    "evaluations.no_further": ("POST", "/evaluations/{evaluation_id}/no-further-comments",
+                               frozenset({Role.PROVIDER_MANAGER})),
+    "evaluations.sign": ("POST", "/evaluations/{evaluation_id}/sign", OFFICER),
+    "evaluations.report": ("GET", "/evaluations/{evaluation_id}/report.pdf", BUREAU | {Role.PROVIDER_MANAGER}),
+    "evaluations.overdue": ("GET", "/evaluations/overdue", BUREAU),
+    "evaluations.compare": ("GET", "/evaluations/compare", BUREAU),
+    "evaluations.compare_export": ("GET", "/evaluations/compare.xlsx", BUREAU),
+    # --- JSON API (issue 14) ---
+    "api.tokens": ("GET", "/api/tokens", ALL),
+    "api.token_revoke": ("POST", "/api/tokens/revoke", ALL),
+    "api.tokens_admin": ("GET", "/api/tokens/all", ADMIN),
+    "api.token_revoke_any": ("POST", "/api/tokens/all/revoke", ADMIN),
 }
 
 #: Pages anyone may open.
-PUBLIC = {"security.login": ("GET", "/login"), "security.set_locale": ("POST", "/locale")}
+PUBLIC = {"security.login": ("GET", "/login"), "security.set_locale": ("POST", "/locale"),
+          "spotchecks.public_results": ("GET", "/spotchecks/public/")}
 
 
 def test_every_endpoint_is_in_the_matrix(app):
+    # JSON API (issue 14): token calls, tested in tests/api/test_api_matrix.py
+    from tests.api.matrix import API_ENDPOINTS
+
     endpoints = {e for e in app.view_functions if e.rsplit(".", 1)[-1] != "static"}
-    assert endpoints == set(MATRIX) | set(PUBLIC)
+    assert endpoints == set(MATRIX) | set(PUBLIC) | API_ENDPOINTS
 
 
 def test_the_app_refuses_to_start_with_an_unguarded_endpoint(app):
@@ -210,11 +319,150 @@ def case_objects(db, county, reporter) -> dict:
     return {"case_id": case.id, "member_id": member.id, "alert_id": alert.id}
 
 
+def integrity_objects(db, record_id) -> dict:
+    """A flag on the provider's record."""
+    from reliefsvc.db import utcnow
+    from reliefsvc.evidence.models import ServiceRecord
+    from reliefsvc.integrity.models import IntegrityFlag
+
+    record = db.session.get(ServiceRecord, record_id)
+    flag = IntegrityFlag(record_id=record.id, contract_id=record.contract_id, worker_id=record.worker_id,
+                         month=record.month, code="FLASH_SHORT", severity="medium", detail="测试", found_at=utcnow())
+    db.session.add(flag)
+    db.session.flush()
+    return {"flag_id": flag.id}
+
+
 def _id_number(seed: str) -> str:
     from reliefsvc.common.idnumber import check_character
 
     body = f"622922199001{int(seed) % 28 + 1:02d}{int(seed) % 1000:03d}"
     return body + check_character(body)
+
+
+def assessment_objects(db, shared) -> dict:
+    """A rectification notice with an answered item (and its file) on the shared contract."""
+    from datetime import date
+
+    from reliefsvc.contracts.models import Contract
+    from reliefsvc.demo.providers import minimal_pdf
+    from reliefsvc.rectifications import service as rectifications
+
+    contract = db.session.get(Contract, shared["contract_id"])
+    notice = rectifications.raise_notice(contract, [("台账缺少签字", "合同第五条")], date(2026, 6, 30), "officer", None)
+    answer = rectifications.answer_item(notice.items[0], "已补签",
+                                        rectifications.Evidence(minimal_pdf("r"), "r.pdf"), None)
+    from reliefsvc.assessments import service as assessments
+    from reliefsvc.assessments.models import (
+        Assessment,
+        AssessmentComment,
+        AssessmentScore,
+        AssessmentStatus,
+        Inspection,
+        InspectionPhoto,
+    )
+    from reliefsvc.db import utcnow
+
+    standard = assessments.default_standard()
+    indicator = standard.indicators[0]
+    # Made directly: the shared contract is a draft, and the provider must see the assessment
+    # (it is with the provider for comment, its window open).
+    assessment = Assessment(contract=contract, standard=standard, period="quarter", period_key="2026-Q1",
+                            day_from=date(2026, 1, 1), day_to=date(2026, 3, 31), status=AssessmentStatus.COMMENTING,
+                            created_at=utcnow(), sent_at=utcnow(), comment_until=date(2099, 12, 31),
+                            scores=[AssessmentScore(indicator=indicator, points=1)])
+    db.session.add(assessment)
+    sha256, kind = assessments._store(minimal_pdf("appeal"))
+    appeal = AssessmentComment(assessment=assessment, kind="appeal", indicator=indicator, text="申诉", sha256=sha256,
+                               content_type=kind, filename="a.pdf", at=utcnow())
+    inspection = Inspection(contract=contract, region_id=shared["region_id"], visited_on=date(2026, 2, 1),
+                            recorded_at=utcnow(), photos=[InspectionPhoto(photo_id=shared["photo_id"])])
+    db.session.add_all([appeal, inspection])
+    db.session.flush()
+    return {"notice_id": notice.id, "rect_item_id": notice.items[0].id, "answer_id": answer.id,
+            "assessment_id": assessment.id, "comment_id": appeal.id, "indicator_id": indicator.id,
+            "standard_id": standard.id, "inspection_id": inspection.id,
+            "inspection_photo_id": inspection.photos[0].id}
+
+
+def spotcheck_objects(db, shared: dict) -> dict:
+    """A drawn spot check of the matrix record, its one check carrying the record's photo."""
+    from datetime import date
+
+    from reliefsvc.contracts.models import Contract
+    from reliefsvc.spotchecks import service as spotchecks
+    from reliefsvc.spotchecks.models import SizeRule, SpotCheckDraw
+
+    draw = SpotCheckDraw(contract=db.session.get(Contract, shared["contract_id"]), day_from=date(2026, 3, 1),
+                         day_to=date(2026, 3, 31))
+    db.session.add(draw)
+    spotchecks.freeze(draw, spotchecks.SizeSettings(rule=SizeRule.FIXED, size=1), None)
+    spotchecks.enter_seed(draw, "矩阵", "测试", "", None, None)
+    item = draw.items[0]
+    item.photo_id = shared["photo_id"]
+    db.session.flush()
+    return {"draw_id": draw.id, "check_id": item.id}
+
+
+def payment_objects(db, shared: dict) -> dict:
+    """An instalment of the shared contract with a proposed payment (by the target officer), and a
+    submitted fund-use report with one line and its receipt."""
+    import io
+    from datetime import date
+    from decimal import Decimal
+
+    from reliefsvc.contracts.models import Contract
+    from reliefsvc.db import utcnow
+    from reliefsvc.demo.providers import minimal_pdf
+    from reliefsvc.evidence import get_storage
+    from reliefsvc.payments.models import (
+        FundReceipt,
+        FundUseLine,
+        FundUseReport,
+        Instalment,
+        PaymentEntry,
+        ReportStatus,
+    )
+
+    # Made directly: the shared contract is a draft.
+    contract = db.session.get(Contract, shared["contract_id"])
+    inst = Instalment(contract=contract, number=1, share=Decimal("0.5"), due_on=date(2026, 7, 15),
+                      period_from=date(2026, 1, 1), period_to=date(2026, 6, 30), created_at=utcnow())
+    entry = PaymentEntry(contract_id=contract.id, instalment=inst, planned=Decimal("100.00"),
+                         computed=Decimal("90.00"), amount=Decimal("90.00"), computation=[],
+                         proposed_by_id=shared["user_id"], proposed_at=utcnow())
+    stored = get_storage().put(io.BytesIO(minimal_pdf("receipt")))
+    line = FundUseLine(category="staff", purpose="工资", amount=Decimal("10.00"),
+                       receipts=[FundReceipt(sha256=stored.sha256, filename="r.pdf", content_type="application/pdf",
+                                             size=stored.size, uploaded_by_id=shared["user_id"],
+                                             uploaded_at=utcnow())])
+    report = FundUseReport(contract=contract, period_from=date(2026, 1, 1), period_to=date(2026, 1, 31),
+                           status=ReportStatus.SUBMITTED, created_by_id=shared["user_id"], created_at=utcnow(),
+                           submitted_at=utcnow(), lines=[line])
+    db.session.add_all([inst, entry, report])
+    db.session.flush()
+    return {"instalment_id": inst.id, "payment_entry_id": entry.id, "fund_report_id": report.id,
+            "fund_line_id": line.id, "fund_receipt_id": line.receipts[0].id}
+
+
+def evaluation_objects(db, shared: dict) -> dict:
+    """An annual evaluation of the shared contract, with the provider for comment (its window open)."""
+    from datetime import date
+
+    from reliefsvc.contracts.models import Contract
+    from reliefsvc.db import utcnow
+    from reliefsvc.evaluations.models import Evaluation, EvaluationDimension, EvaluationStatus
+
+    # Made directly: the shared contract is a draft, and the provider must see the evaluation.
+    evaluation = Evaluation(contract=db.session.get(Contract, shared["contract_id"]), year_no=1, year=2026,
+                            day_from=date(2026, 1, 1), day_to=date(2026, 12, 31), due_on=date(2027, 3, 1),
+                            status=EvaluationStatus.COMMENTING, origin="job", created_at=utcnow(), indicators=[],
+                            sent_at=utcnow(), comment_until=date(2099, 12, 31), rating="good", rebuy=True,
+                            summary="良好", dimensions=[EvaluationDimension(code=c, position=i, score=80, narrative="好")
+                                                     for i, c in enumerate(("management", "outcomes", "funds"))])
+    db.session.add(evaluation)
+    db.session.flush()
+    return {"evaluation_id": evaluation.id}
 
 
 @pytest.fixture
@@ -232,9 +480,17 @@ def objects(create_user, create_org, db):
     shared.update(case_objects(db, county, create_user(Role.PROVIDER_WORKER, username="case-reporter")))
     # Later domains add the objects their URLs name (one line each, a function above):
     # --- integrity objects ---
+    shared.update(integrity_objects(db, shared["record_id"]))
     # --- hiring objects ---
     # --- assessment and rectification objects ---
+    shared.update(assessment_objects(db, shared))
     # --- spot-check objects ---
+    shared.update(spotcheck_objects(db, shared))
+    # --- payment objects ---
+    shared.update(payment_objects(db, shared))
+    # --- evaluation objects ---
+    shared.update(evaluation_objects(db, shared))
+    # --- API objects ---
 
     def for_user(user=None):
         own = {"notification_id": make_notification(db, user).id} if user is not None else {}
@@ -301,8 +557,11 @@ def test_another_users_messages_are_404(role, client, login, create_user, object
     assert client.post(f"/notifications/{someone_else}/read").status_code == 404
 
 
+#: URL parameters that name something belonging to one provider (add yours).
+SCOPED_PARAMS = ("{contract_id}", "{provider_id}", "{record_id}", "{flag_id}", "{evaluation_id}",
+                 "{instalment_id}", "{payment_entry_id}", "{fund_report_id}")
 PROVIDER_SCOPED = [e for e, (_m, url, _r) in MATRIX.items()
-                   if url.startswith((P, C, R)) or "{contract_id}" in url or "{provider_id}" in url]
+                   if url.startswith((P, C, R)) or any(p in url for p in SCOPED_PARAMS)]
 OTHER_CASES = [(e, r) for e in PROVIDER_SCOPED for r in (Role.PROVIDER_MANAGER, Role.PROVIDER_WORKER)]
 
 
