@@ -120,14 +120,6 @@ def previous_key(period: str, key: str) -> str:
     return period_key(period, first - timedelta(days=1))
 
 
-def months_between(day_from: date, day_to: date) -> list[str]:
-    months, day = [], day_from.replace(day=1)
-    while day <= day_to:
-        months.append(f"{day.year:04d}-{day.month:02d}")
-        day = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
-    return months
-
-
 def valid_key(period: str, key: str) -> bool:
     try:
         period_bounds(period, key)

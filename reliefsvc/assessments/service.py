@@ -32,7 +32,8 @@ from reliefsvc.assessments.models import (
 )
 from reliefsvc.common.errors import BilingualError
 from reliefsvc.common.formatting import LOCAL_TZ, today_local
-from reliefsvc.contracts.models import Contract, ContractStatus, Obligation, Unit
+from reliefsvc.contracts.models import Contract, ContractStatus
+from reliefsvc.contracts.rules import months_between
 from reliefsvc.db import utcnow
 from reliefsvc.extensions import db
 from reliefsvc.notifications import service as notifications
@@ -345,41 +346,21 @@ def _ratio(a, b) -> Decimal | None:
     return (Decimal(a) / Decimal(b)).quantize(Decimal("0.0001")) if b else None
 
 
-MONTHS_PER = {"month": 1, "quarter": 3, "year": 12}
-
-
 def _obligation_completion(contract, day_from, day_to) -> Figure:
-    from reliefsvc.contracts.progress import Counters
+    from reliefsvc.contracts.progress import obligation_completion
 
-    counters = Counters(contract)
-    months = rules.months_between(day_from, day_to)
-    got = due = Decimal(0)
-    lines = []
-    for o in db.session.scalars(sa.select(Obligation).where(Obligation.contract_id == contract.id,
-                                                             Obligation.ended_in_version.is_(None))):
-        code = o.service_type_code
-        if o.unit is Unit.CASES:
-            delivered = Decimal(counters.households(code, months))
-        elif o.unit is Unit.HOURS:
-            delivered = Decimal(counters.total(code, months, "minutes")) / 60
-        else:
-            delivered = Decimal(counters.total(code, months, "delivered") - counters.total(code, months, "refuted"))
-        target = Decimal(o.target) * len(months) / MONTHS_PER[o.period.value]
-        got += min(delivered, target)
-        due += target
-        lines.append(f"{o.service_type.name_zh} {delivered.quantize(Decimal('0.1'))}/{target.quantize(Decimal('0.1'))}")
-    value = _ratio(got, due)
-    text = (f"完成 {got.quantize(Decimal('0.1'))}，应完成 {due.quantize(Decimal('0.1'))}（{_pct(got, due)}）："
-            + "；".join(lines)) if due else "本期无服务义务"
-    return Figure(value, text, rules.COMPUTED["obligation_completion"][2],
-                  {"completed": str(got), "due": str(due), "months": months})
+    months = months_between(day_from, day_to)
+    done = obligation_completion(contract, months)
+    return Figure(_ratio(done.completed, done.due), done.text("本期无服务义务"),
+                  rules.COMPUTED["obligation_completion"][2],
+                  {"completed": str(done.completed), "due": str(done.due), "months": months})
 
 
 def _accepted_share(contract, day_from, day_to) -> Figure:
     from reliefsvc.contracts.progress import Counters
 
     counters = Counters(contract)
-    months = rules.months_between(day_from, day_to)
+    months = months_between(day_from, day_to)
     accepted = sum(counters.total(code, months, "accepted") for code in {c for c, _m in counters.rows})
     rejected = sum(counters.total(code, months, "rejected") for code in {c for c, _m in counters.rows})
     reviewed = accepted + rejected
@@ -460,7 +441,7 @@ def count_events(source: str, contract: Contract, day_from: date, day_to: date) 
         from reliefsvc.contracts.models import MonthCounter
 
         n = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(MonthCounter.refuted), 0)).where(
-            MonthCounter.contract_id == contract.id, MonthCounter.month.in_(rules.months_between(day_from, day_to))))
+            MonthCounter.contract_id == contract.id, MonthCounter.month.in_(months_between(day_from, day_to))))
         return int(n), f"经抽查否定的服务记录 {int(n)} 条"
     if source == "missed_red_alert":
         from reliefsvc.cases.models import Alert, Case

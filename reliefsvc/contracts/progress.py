@@ -95,6 +95,48 @@ def _delivered(counters: Counters, obligation: Obligation, months: list[str]) ->
     return counters.total(code, months, "delivered")
 
 
+#: Months in an obligation's period.
+MONTHS_PER = {"month": 1, "quarter": 3, "year": 12}
+
+
+@dataclass(frozen=True)
+class Completion:
+    """Delivered (each obligation capped at its target) against due, over some months."""
+
+    completed: Decimal
+    due: Decimal
+    #: one line per obligation: "入户走访 42.0/40.0"
+    lines: tuple[str, ...]
+
+    def text(self, nothing_due: str) -> str:
+        if not self.due:
+            return nothing_due
+        share = f"{self.completed / self.due * 100:.1f}%"
+        return (f"完成 {self.completed.quantize(Decimal('0.1'))}，应完成 {self.due.quantize(Decimal('0.1'))}"
+                f"（{share}）：" + "；".join(self.lines))
+
+
+def obligation_completion(contract: Contract, months: list[str], counters: Counters | None = None) -> Completion:
+    """What assessments and evaluations score: refuted records do not count as delivered."""
+    counters = counters or Counters(contract)
+    got = due = Decimal(0)
+    lines = []
+    for o in db.session.scalars(sa.select(Obligation).where(Obligation.contract_id == contract.id,
+                                                             Obligation.ended_in_version.is_(None))):
+        code = o.service_type_code
+        if o.unit is Unit.CASES:
+            delivered = Decimal(counters.households(code, months))
+        elif o.unit is Unit.HOURS:
+            delivered = Decimal(counters.total(code, months, "minutes")) / 60
+        else:
+            delivered = Decimal(counters.total(code, months, "delivered") - counters.total(code, months, "refuted"))
+        target = Decimal(o.target) * len(months) / MONTHS_PER[o.period.value]
+        got += min(delivered, target)
+        due += target
+        lines.append(f"{o.service_type.name_zh} {delivered.quantize(Decimal('0.1'))}/{target.quantize(Decimal('0.1'))}")
+    return Completion(got, due, tuple(lines))
+
+
 def obligation_progress(contract: Contract, on: date, counters: Counters | None = None) -> list[ObligationProgress]:
     counters = counters or Counters(contract)
     result = []

@@ -58,6 +58,15 @@ def month_key(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
+def months_between(day_from: date, day_to: date) -> list[str]:
+    """The month keys (YYYY-MM) from ``day_from``'s month to ``day_to``'s, both included."""
+    months, day = [], day_from.replace(day=1)
+    while day <= day_to:
+        months.append(month_key(day))
+        day = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+    return months
+
+
 def period_key(period: str, day: date) -> str:
     if period == "month":
         return month_key(day)

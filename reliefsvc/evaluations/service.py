@@ -17,6 +17,7 @@ from reliefsvc import audit
 from reliefsvc.common.errors import BilingualError
 from reliefsvc.common.formatting import LOCAL_TZ, today_local
 from reliefsvc.contracts.models import Contract, ContractStatus
+from reliefsvc.contracts.rules import months_between
 from reliefsvc.db import utcnow
 from reliefsvc.evaluations import events, rules
 from reliefsvc.evaluations.models import (
@@ -140,43 +141,19 @@ def _json(value):
     return value
 
 
-def months_of(day_from: date, day_to: date) -> list[str]:
-    months, day = [], day_from.replace(day=1)
-    while day <= day_to:
-        months.append(f"{day.year:04d}-{day.month:02d}")
-        day = (day + timedelta(days=32)).replace(day=1)
-    return months
-
-
 def _indicator(dimension, key, name, figure, source, value=None, **basis) -> dict:
     return {"dimension": dimension, "key": key, "name": name, "figure": figure, "source": source,
             "value": None if value is None else str(value), "basis": _json(basis)}
 
 
 def _obligations(contract, day_from, day_to, counters) -> dict:
-    from reliefsvc.contracts.models import Obligation, Unit
+    from reliefsvc.contracts.progress import obligation_completion
 
-    months = months_of(day_from, day_to)
-    per_period = {"month": 1, "quarter": 3, "year": 12}
-    got = due = Decimal(0)
-    lines = []
-    for o in db.session.scalars(sa.select(Obligation).where(Obligation.contract_id == contract.id,
-                                                             Obligation.ended_in_version.is_(None))):
-        code = o.service_type_code
-        if o.unit is Unit.CASES:
-            delivered = Decimal(counters.households(code, months))
-        elif o.unit is Unit.HOURS:
-            delivered = Decimal(counters.total(code, months, "minutes")) / 60
-        else:
-            delivered = Decimal(counters.total(code, months, "delivered") - counters.total(code, months, "refuted"))
-        target = Decimal(o.target) * len(months) / per_period[o.period.value]
-        got += min(delivered, target)
-        due += target
-        lines.append(f"{o.service_type.name_zh} {delivered.quantize(Decimal('0.1'))}/{target.quantize(Decimal('0.1'))}")
-    figure = (f"完成 {got.quantize(Decimal('0.1'))}，应完成 {due.quantize(Decimal('0.1'))}（{_pct(got, due)}）："
-              + "；".join(lines)) if due else "本年度无服务义务"
-    return _indicator("management", "obligations_met", "服务义务完成率", figure, "合同服务义务与服务记录（合同进度）",
-                      _ratio(got, due), completed=got, due=due, months=months)
+    months = months_between(day_from, day_to)
+    done = obligation_completion(contract, months, counters)
+    return _indicator("management", "obligations_met", "服务义务完成率", done.text("本年度无服务义务"),
+                      "合同服务义务与服务记录（合同进度）", _ratio(done.completed, done.due),
+                      completed=done.completed, due=done.due, months=months)
 
 
 def _alerts(contract, day_from, day_to) -> dict:
@@ -278,7 +255,7 @@ def _spotchecks(contract, day_from, day_to) -> dict:
 
 
 def _households(contract, day_from, day_to, counters) -> dict:
-    reached = counters.households(None, months_of(day_from, day_to))
+    reached = counters.households(None, months_between(day_from, day_to))
     return _indicator("outcomes", "households_reached", "服务覆盖家庭数", f"本年度接受服务的家庭 {reached} 户",
                       "服务记录（合同进度）", reached, households=reached)
 
@@ -335,7 +312,7 @@ def _contract_money(contract, day_from, day_to, counters) -> dict:
     term_days = (contract.ends_on - contract.starts_on).days + 1
     days = (day_to - day_from).days + 1
     share = (contract.amount * Decimal(days) / Decimal(term_days)).quantize(Decimal("0.01"))
-    months = months_of(day_from, day_to)
+    months = months_between(day_from, day_to)
     delivered = sum(counters.total(c, months, "delivered") - counters.total(c, months, "refuted")
                     for c in {c for c, _m in counters.rows})
     per = (share / delivered).quantize(Decimal("0.01")) if delivered else None
@@ -765,7 +742,7 @@ def charts(ev: Evaluation) -> dict:
     from reliefsvc.contracts.progress import monthly_series
     from reliefsvc.reports.charts import bar_chart, line_chart
 
-    months = set(months_of(ev.day_from, ev.day_to))
+    months = set(months_between(ev.day_from, ev.day_to))
     series = [(m, d, a) for m, d, a in monthly_series(ev.contract) if m in months]
     delivery = line_chart([m[2:].replace("-", "/") for m, _d, _a in series],
                           {"提交": [d for _m, d, _a in series], "审核通过": [a for _m, _d, a in series]},

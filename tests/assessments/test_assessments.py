@@ -116,7 +116,7 @@ def test_a_signed_assessment_is_frozen_in_the_service_the_session_and_the_databa
                       sa.update(AssessmentScore).where(AssessmentScore.assessment_id == a.id).values(points=0),
                       sa.delete(AssessmentScore).where(AssessmentScore.assessment_id == a.id),
                       sa.delete(Assessment).where(Assessment.id == a.id)):
-        with db.session.begin_nested(), pytest.raises(sa.exc.DatabaseError, match="frozen"):
+        with pytest.raises(sa.exc.DatabaseError, match="frozen"), db.session.begin_nested():
             db.session.execute(statement)
     assert db.session.scalar(sa.select(Assessment.total).where(Assessment.id == a.id)) == a.total
 
@@ -128,7 +128,7 @@ def test_a_published_standard_never_changes(db, create_user):
     standard = service.default_standard()
     with pytest.raises(service.AssessmentError, match="new version"):
         service.add_section(standard, "其他", 5, officer)
-    with db.session.begin_nested(), pytest.raises(sa.exc.DatabaseError, match="frozen"):
+    with pytest.raises(sa.exc.DatabaseError, match="frozen"), db.session.begin_nested():
         db.session.execute(sa.update(StandardIndicator).where(StandardIndicator.standard_id == standard.id)
                            .values(max_points=1))
     copy = service.new_version(standard, officer)

@@ -60,4 +60,3 @@ def test_periods():
     assert rules.previous_key("month", "2026-01") == "2025-12"
     assert rules.valid_key("quarter", "2026-Q2") and not rules.valid_key("quarter", "2026-Q5")
     assert not rules.valid_key("month", "2026-13") and not rules.valid_key("month", "2026-5")
-    assert rules.months_between(date(2026, 11, 15), date(2027, 1, 2)) == ["2026-11", "2026-12", "2027-01"]

@@ -57,3 +57,9 @@ def test_a_period_cut_short_by_the_term_owes_its_share():
     assert rules.period_target(20, 1.0) == 20
     assert rules.period_target(3, 0.01) == 1
     assert rules.term_coverage("quarter", "2026-Q1", date(2026, 1, 1), date(2026, 12, 31)) == 1.0
+
+
+def test_months_between_crosses_the_year_and_takes_both_ends():
+    assert rules.months_between(date(2026, 11, 15), date(2027, 1, 2)) == ["2026-11", "2026-12", "2027-01"]
+    assert rules.months_between(date(2026, 4, 1), date(2026, 3, 15)) == []
+    assert rules.months_between(date(2026, 3, 1), date(2026, 3, 1)) == ["2026-03"]
