@@ -357,3 +357,161 @@ class AssessmentSchema(Schema):
     comment_until = fields.Date(required=True, allow_none=True)
     signed_at = fields.DateTime(required=True, allow_none=True)
     scores = fields.List(fields.Nested(ScoreSchema), required=True)
+
+
+# --- annual evaluations --------------------------------------------------------------------
+
+class EvaluationQuery(PageQuery):
+    contract_id = Id()
+    status = fields.String(validate=validate.OneOf(["draft", "commenting", "signed"]))
+    year = fields.Integer(validate=validate.Range(1900, 2999),
+                          metadata={"description": "the calendar year the execution year begins in"})
+
+
+class IndicatorSchema(Schema):
+    """A figure read from the platform's data when the evaluation was opened (aggregates only)."""
+
+    key = fields.String(required=True)
+    name = fields.String(required=True)
+    figure = fields.String(required=True)
+    source = fields.String(required=True)
+    value = fields.String(required=True, allow_none=True)
+
+
+class DimensionSchema(Schema):
+    code = fields.String(required=True, validate=validate.OneOf(["management", "outcomes", "funds"]))
+    name = fields.String(required=True)
+    score = fields.String(required=True, allow_none=True, metadata={"description": "0–100, two decimals, as text"})
+    narrative = fields.String(required=True)
+    scored_at = fields.DateTime(required=True, allow_none=True)
+    indicators = fields.List(fields.Nested(IndicatorSchema), required=True)
+
+
+class EvaluationCommentSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(["comment", "no_further"]))
+    text = fields.String(required=True)
+    at = fields.DateTime(required=True)
+
+
+class EvaluationSchema(Schema):
+    id = fields.Integer(required=True)
+    contract_id = fields.Integer(required=True)
+    year_no = fields.Integer(required=True)
+    year = fields.Integer(required=True)
+    day_from = fields.Date(required=True)
+    day_to = fields.Date(required=True)
+    due_on = fields.Date(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["draft", "commenting", "signed"]))
+    origin = fields.String(required=True)
+    figures_at = fields.DateTime(required=True, allow_none=True)
+    mean = fields.String(required=True, allow_none=True, metadata={"description": "mean of the three scores"})
+    rating = fields.String(required=True, allow_none=True,
+                           validate=validate.OneOf(["excellent", "good", "pass", "fail"]))
+    rebuy = fields.Boolean(required=True, allow_none=True,
+                           metadata={"description": "whether the bureau would buy from this provider again"})
+    summary = fields.String(required=True)
+    sent_at = fields.DateTime(required=True, allow_none=True)
+    comment_until = fields.Date(required=True, allow_none=True)
+    comments_closed_at = fields.DateTime(required=True, allow_none=True)
+    signed_at = fields.DateTime(required=True, allow_none=True)
+    doc_no = fields.String(required=True, allow_none=True)
+    dimensions = fields.List(fields.Nested(DimensionSchema), required=True)
+    comments = fields.List(fields.Nested(EvaluationCommentSchema), required=True)
+
+
+# --- payments and fund use -----------------------------------------------------------------
+
+MONEY = {"description": "yuan, two decimals, as text"}
+
+
+class InstalmentSchema(Schema):
+    id = fields.Integer(required=True)
+    contract_id = fields.Integer(required=True)
+    number = fields.Integer(required=True)
+    share = fields.String(required=True, metadata={"description": "fraction of the contract amount, as text"})
+    planned = fields.String(required=True, metadata=MONEY)
+    due_on = fields.Date(required=True, allow_none=True)
+    milestone = fields.String(required=True)
+    period_from = fields.Date(required=True)
+    period_to = fields.Date(required=True)
+    entry_ids = fields.List(fields.Integer(), required=True, metadata={"description": "its payment entries"})
+
+
+class ComputationLineSchema(Schema):
+    kind = fields.String(required=True)
+    text_zh = fields.String(required=True)
+    text_en = fields.String(required=True)
+    amount = fields.String(required=True, metadata=MONEY)
+
+
+class PaymentQuery(PageQuery):
+    contract_id = Id()
+    status = fields.String(validate=validate.OneOf(["proposed", "approved", "refused"]))
+    kind = fields.String(validate=validate.OneOf(["payment", "reversal"]))
+
+
+class PaymentSchema(Schema):
+    """A payment entry (or the reversal of one). The officers who proposed and decided it
+    are not named."""
+
+    id = fields.Integer(required=True)
+    contract_id = fields.Integer(required=True)
+    instalment_id = fields.Integer(required=True)
+    instalment_number = fields.Integer(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(["payment", "reversal"]))
+    reverses_id = fields.Integer(required=True, allow_none=True)
+    status = fields.String(required=True, validate=validate.OneOf(["proposed", "approved", "refused"]))
+    planned = fields.String(required=True, metadata=MONEY)
+    computed = fields.String(required=True, metadata=MONEY)
+    deductions = fields.String(required=True, metadata=MONEY)
+    amount = fields.String(required=True, metadata={"description": "yuan, two decimals, as text; a reversal: "
+                                                                   "the amount taken back, positive"})
+    signed_amount = fields.String(required=True, metadata={"description": "the effect on what the contract was "
+                                                                          "paid (a reversal negative)"})
+    computation = fields.List(fields.Nested(ComputationLineSchema), required=True)
+    note = fields.String(required=True)
+    proposed_at = fields.DateTime(required=True)
+    decided_at = fields.DateTime(required=True, allow_none=True)
+    decision_note = fields.String(required=True)
+    disbursed_on = fields.Date(required=True, allow_none=True)
+    voucher_no = fields.String(required=True, allow_none=True)
+
+
+class FundUseQuery(PageQuery):
+    contract_id = Id()
+    status = fields.String(validate=validate.OneOf(["draft", "submitted", "reviewed"]))
+
+
+class FundUseLineSchema(Schema):
+    id = fields.Integer(required=True)
+    category = fields.String(required=True)
+    purpose = fields.String(required=True)
+    amount = fields.String(required=True, metadata=MONEY)
+    receipts = fields.Integer(required=True, metadata={"description": "number of receipts"})
+
+
+class FindingSchema(Schema):
+    kind = fields.String(required=True)
+    zh = fields.String(required=True)
+    en = fields.String(required=True)
+    line_id = fields.Integer(required=True, allow_none=True, metadata={"description": "null: the whole report"})
+
+
+class FundUseReportSchema(Schema):
+    id = fields.Integer(required=True)
+    contract_id = fields.Integer(required=True)
+    period_from = fields.Date(required=True)
+    period_to = fields.Date(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["draft", "submitted", "reviewed"]))
+    note = fields.String(required=True)
+    submitted_at = fields.DateTime(required=True, allow_none=True)
+    reviewed_at = fields.DateTime(required=True, allow_none=True)
+    review_note = fields.String(required=True)
+    total = fields.String(required=True, metadata=MONEY)
+    fee_share = fields.String(required=True, allow_none=True,
+                              metadata={"description": "management fee share of the spending, as text"})
+    unit_cost = fields.String(required=True, allow_none=True,
+                              metadata={"description": "spending per accepted service of the period"})
+    lines = fields.List(fields.Nested(FundUseLineSchema), required=True)
+    findings = fields.List(fields.Nested(FindingSchema), required=True,
+                           metadata={"description": "the checks as they stand now (the page's)"})

@@ -11,6 +11,7 @@ import binascii
 import hashlib
 import json
 from datetime import date
+from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import (
@@ -41,11 +42,16 @@ from reliefsvc.cases.models import Case
 from reliefsvc.common.errors import BilingualError
 from reliefsvc.common.formatting import mask_id_number
 from reliefsvc.contracts.models import Contract, ServiceType
+from reliefsvc.evaluations import rules as evaluation_rules
+from reliefsvc.evaluations import service as evaluations
+from reliefsvc.evaluations.models import Evaluation
 from reliefsvc.evidence import get_storage
 from reliefsvc.evidence import service as records
 from reliefsvc.evidence.models import RecordHistory, RecordPhoto, RecordSource, ServiceRecord
 from reliefsvc.extensions import db
 from reliefsvc.integrity.models import IntegrityFlag
+from reliefsvc.payments import service as payments
+from reliefsvc.payments.models import FundUseLine, FundUseReport, Instalment, PaymentEntry
 from reliefsvc.providers.models import Provider, Staff
 from reliefsvc.regions.models import Region
 from reliefsvc.security.access import restrict_access
@@ -672,6 +678,156 @@ def assessments_list():
 @api_access()
 def assessment(assessment):
     return _json(_assessment(assessment), etag=True)
+
+
+# --- annual evaluations --------------------------------------------------------------------
+
+#: Who reads evaluations and payments: as on their pages, the bureau and the provider's manager.
+READERS = (*BUREAU_ROLES, Role.PROVIDER_MANAGER)
+
+
+def _money(value) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+def _evaluation(e: Evaluation) -> dict:
+    # What the evaluation page shows this role: a provider sees no draft (``visible_to``), and
+    # no spot-check draws; nobody's name (assessor, signer, commenter) comes through.
+    return _dump(schemas.EvaluationSchema, {
+        "id": e.id, "contract_id": e.contract_id, "year_no": e.year_no, "year": e.year, "day_from": e.day_from,
+        "day_to": e.day_to, "due_on": e.due_on, "status": e.status.value, "origin": e.origin,
+        "figures_at": e.figures_at, "mean": _money(evaluations.mean_score(e)), "rating": e.rating, "rebuy": e.rebuy,
+        "summary": e.summary or "", "sent_at": e.sent_at, "comment_until": e.comment_until,
+        "comments_closed_at": e.comments_closed_at, "signed_at": e.signed_at, "doc_no": e.doc_no,
+        "dimensions": [{"code": code, "name": name, "score": _money(d.score) if d else None,
+                        "narrative": (d.narrative or "") if d else "", "scored_at": d.scored_at if d else None,
+                        "indicators": [{"key": str(i.get("key") or ""), "name": str(i.get("name") or ""),
+                                        "figure": str(i.get("figure") or ""), "source": str(i.get("source") or ""),
+                                        "value": None if i.get("value") is None else str(i["value"])}
+                                       for i in e.indicators_of(code)]}
+                       for code, name in evaluation_rules.DIMENSIONS for d in [e.dimension(code)]],
+        "comments": [{"kind": c.kind, "text": c.text or "", "at": c.at} for c in e.comments]})
+
+
+@bp.get(f"{V1}/evaluations")
+@spec.doc(tag="evaluations", summary=_l("Annual evaluations"), query=schemas.EvaluationQuery,
+          response=schemas.EvaluationSchema, page=True)
+@api_access(*READERS)
+def evaluations_list():
+    args = _load(schemas.EvaluationQuery, request.args)
+    query = evaluations.visible_query(current_user, args.get("status")).options(
+        selectinload(Evaluation.dimensions), selectinload(Evaluation.comments))
+    if args.get("contract_id"):
+        query = query.where(Evaluation.contract_id == args["contract_id"])
+    if args.get("year"):
+        query = query.where(Evaluation.year == args["year"])
+    return _json(_page(query, Evaluation.id, args, _evaluation))
+
+
+@bp.get(f"{V1}/evaluations/<int:evaluation_id>")
+@spec.doc(tag="evaluations", summary=_l("One annual evaluation with its dimensions and figures"),
+          response=schemas.EvaluationSchema, etag=True)
+@api_access(*READERS)
+def evaluation(evaluation):
+    return _json(_evaluation(evaluation), etag=True)
+
+
+# --- payments and fund use -----------------------------------------------------------------
+
+def _instalment(i: Instalment) -> dict:
+    return _dump(schemas.InstalmentSchema, {
+        "id": i.id, "contract_id": i.contract_id, "number": i.number, "share": f"{i.share:.4f}",
+        "planned": _money(i.planned), "due_on": i.due_on, "milestone": i.milestone or "",
+        "period_from": i.period_from, "period_to": i.period_to, "entry_ids": [e.id for e in i.entries]})
+
+
+@bp.get(f"{V1}/contracts/<int:contract_id>/instalments")
+@spec.doc(tag="payments", summary=_l("Payment plan of a contract"), query=schemas.PageQuery,
+          response=schemas.InstalmentSchema, page=True)
+@api_access(*READERS)
+def instalments(contract):
+    args = _load(schemas.PageQuery, request.args)
+    query = sa.select(Instalment).where(Instalment.contract_id == contract.id).options(
+        selectinload(Instalment.entries), selectinload(Instalment.contract))
+    return _json(_page(query, Instalment.id, args, _instalment))
+
+
+def _payment(p: PaymentEntry) -> dict:
+    d = p.disbursement
+    return _dump(schemas.PaymentSchema, {
+        "id": p.id, "contract_id": p.contract_id, "instalment_id": p.instalment_id,
+        "instalment_number": p.instalment.number, "kind": p.kind.value, "reverses_id": p.reverses_id,
+        "status": p.status.value, "planned": _money(p.planned), "computed": _money(p.computed),
+        "deductions": _money(p.deductions), "amount": _money(p.amount), "signed_amount": _money(p.signed_amount),
+        "computation": [{"kind": str(line.get("kind") or ""), "text_zh": str(line.get("text_zh") or ""),
+                         "text_en": str(line.get("text_en") or ""),
+                         "amount": _money(Decimal(str(line.get("amount") or "0")))}
+                        for line in p.computation or []],
+        "note": p.note or "", "proposed_at": p.proposed_at, "decided_at": p.decided_at,
+        "decision_note": p.decision_note or "", "disbursed_on": d.disbursed_on if d else None,
+        "voucher_no": d.voucher_no if d else None})
+
+
+@bp.get(f"{V1}/payments")
+@spec.doc(tag="payments", summary=_l("Payment entries"), query=schemas.PaymentQuery,
+          response=schemas.PaymentSchema, page=True)
+@api_access(*READERS)
+def payments_list():
+    args = _load(schemas.PaymentQuery, request.args)
+    query = payments.visible_entries(current_user, status=args.get("status")).options(
+        selectinload(PaymentEntry.instalment), selectinload(PaymentEntry.disbursement))
+    if args.get("contract_id"):
+        query = query.where(PaymentEntry.contract_id == args["contract_id"])
+    if args.get("kind"):
+        query = query.where(PaymentEntry.kind == args["kind"])
+    return _json(_page(query, PaymentEntry.id, args, _payment))
+
+
+@bp.get(f"{V1}/payments/<int:payment_entry_id>")
+@spec.doc(tag="payments", summary=_l("One payment entry with its computation"), response=schemas.PaymentSchema,
+          etag=True)
+@api_access(*READERS)
+def payment(entry):
+    return _json(_payment(entry), etag=True)
+
+
+def _fund_use_report(r: FundUseReport) -> dict:
+    check = payments.check_report(r)
+    line_ids = [line.id for line in r.lines]
+    return _dump(schemas.FundUseReportSchema, {
+        "id": r.id, "contract_id": r.contract_id, "period_from": r.period_from, "period_to": r.period_to,
+        "status": r.status.value, "note": r.note or "", "submitted_at": r.submitted_at,
+        "reviewed_at": r.reviewed_at, "review_note": r.review_note or "", "total": _money(r.total),
+        "fee_share": None if check.fee_share is None else f"{check.fee_share:.4f}",
+        "unit_cost": _money(check.unit_cost),
+        "lines": [{"id": line.id, "category": line.category.value, "purpose": line.purpose,
+                   "amount": _money(line.amount), "receipts": len(line.receipts)} for line in r.lines],
+        "findings": [{"kind": f.kind, "zh": f.text_zh, "en": f.text_en,
+                      "line_id": line_ids[f.line] if f.line is not None and f.line < len(line_ids) else None}
+                     for f in check.findings]})
+
+
+@bp.get(f"{V1}/fund-use-reports")
+@spec.doc(tag="payments", summary=_l("Fund-use reports"), query=schemas.FundUseQuery,
+          response=schemas.FundUseReportSchema, page=True)
+@api_access(*READERS)
+def fund_use_reports():
+    args = _load(schemas.FundUseQuery, request.args)
+    query = payments.visible_reports(current_user).options(
+        selectinload(FundUseReport.lines).selectinload(FundUseLine.receipts))
+    if args.get("contract_id"):
+        query = query.where(FundUseReport.contract_id == args["contract_id"])
+    if args.get("status"):
+        query = query.where(FundUseReport.status == args["status"])
+    return _json(_page(query, FundUseReport.id, args, _fund_use_report))
+
+
+@bp.get(f"{V1}/fund-use-reports/<int:fund_report_id>")
+@spec.doc(tag="payments", summary=_l("One fund-use report with its lines and checks"),
+          response=schemas.FundUseReportSchema, etag=True)
+@api_access(*READERS)
+def fund_use_report(report):
+    return _json(_fund_use_report(report), etag=True)
 
 
 # --- the token pages -----------------------------------------------------------------------

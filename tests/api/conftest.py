@@ -41,7 +41,9 @@ def api_objects(db, create_user, create_org):
     from tests.security.test_role_matrix import (
         assessment_objects,
         case_objects,
+        evaluation_objects,
         integrity_objects,
+        payment_objects,
         provider_objects,
         spotcheck_objects,
     )
@@ -50,15 +52,19 @@ def api_objects(db, create_user, create_org):
     db.session.add(county)
     db.session.flush()
     officer = create_user(Role.OFFICER, username="api-officer")
-    own = {"region_id": county.id, **provider_objects(db, create_org, officer, "测试承接主体甲")}
+    own = {"region_id": county.id, "user_id": officer.id,
+           **provider_objects(db, create_org, officer, "测试承接主体甲")}
     own.update(case_objects(db, county, create_user(Role.PROVIDER_WORKER, username="api-reporter")))
     own["case_ref"] = db.session.get(Case, own["case_id"]).case_ref
     own.update(integrity_objects(db, own["record_id"]))
     own.update(assessment_objects(db, own))
     own.update(spotcheck_objects(db, own))
+    own.update(payment_objects(db, own))
+    own.update(evaluation_objects(db, own))
 
     other_org = create_org("测试承接主体乙", "provider")
-    other = {"region_id": county.id, **provider_objects(db, create_org, officer, "测试承接主体乙")}
+    other = {"region_id": county.id, "user_id": officer.id,
+             **provider_objects(db, create_org, officer, "测试承接主体乙")}
     reporter = create_user(Role.PROVIDER_WORKER, org=other_org, username="api-other-reporter")
     village_id = db.session.get(Case, own["case_id"]).village_id
     case = cases.discover_case(cases.Discovery(head_name="李桂花", village_id=village_id, household_size=1,
@@ -67,4 +73,6 @@ def api_objects(db, create_user, create_org):
     other.update(integrity_objects(db, other["record_id"]))
     other.update(assessment_objects(db, other))
     other.update(spotcheck_objects(db, other))
+    other.update(payment_objects(db, other))
+    other.update(evaluation_objects(db, other))
     return own, other

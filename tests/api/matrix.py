@@ -9,6 +9,8 @@ ALL = frozenset(Role)
 BUREAU = frozenset({Role.ADMIN, Role.OFFICER, Role.EVALUATOR, Role.INSPECTOR})
 PROVIDERS = frozenset({Role.PROVIDER_MANAGER, Role.PROVIDER_WORKER})
 CASE_WRITERS = frozenset({Role.OFFICER, Role.ADMIN})
+#: who reads evaluations, payments and fund use: as on their pages, the bureau and the provider's manager
+READERS = BUREAU | {Role.PROVIDER_MANAGER}
 V = "/api/v1"
 
 #: endpoint -> (method, URL template, roles allowed, names an organisation's object)
@@ -35,6 +37,13 @@ API_MATRIX: dict[str, tuple[str, str, frozenset, bool]] = {
     "api.spotcheck_draw": ("GET", V + "/spotcheck-draws/{draw_id}", BUREAU, False),
     "api.assessments_list": ("GET", V + "/assessments", ALL, False),
     "api.assessment": ("GET", V + "/assessments/{assessment_id}", ALL, True),
+    "api.evaluations_list": ("GET", V + "/evaluations", READERS, False),
+    "api.evaluation": ("GET", V + "/evaluations/{evaluation_id}", READERS, True),
+    "api.instalments": ("GET", V + "/contracts/{contract_id}/instalments", READERS, True),
+    "api.payments_list": ("GET", V + "/payments", READERS, False),
+    "api.payment": ("GET", V + "/payments/{payment_entry_id}", READERS, True),
+    "api.fund_use_reports": ("GET", V + "/fund-use-reports", READERS, False),
+    "api.fund_use_report": ("GET", V + "/fund-use-reports/{fund_report_id}", READERS, True),
 }
 
 #: The description of the API: public, it holds no data.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -260,3 +260,84 @@ def test_cases_sync_closes_nothing_from_a_truncated_export(run_cli, villages, cr
     assert result.exit_code == 0
     assert "closed 0" in result.output
     assert all(x.status.value == "active" for x in made)
+
+
+
+
+def test_a_provider_token_sees_only_its_own_payments_and_fund_use(api, create_user, api_objects):
+    own, other = api_objects
+    manager = api(create_user(Role.PROVIDER_MANAGER))
+    page = manager("GET", "/api/v1/payments")
+    assert page.status_code == 200
+    assert [p["id"] for p in page.json["items"]] == [own["payment_entry_id"]]
+    entry = page.json["items"][0]
+    # money as text with two decimals, and no officer named
+    assert (entry["planned"], entry["computed"], entry["amount"], entry["signed_amount"]) == (
+        "100.00", "90.00", "90.00", "90.00")
+    assert not {"proposed_by", "approved_by", "proposed_by_id"} & set(entry)
+    reports = manager("GET", "/api/v1/fund-use-reports").json["items"]
+    assert [r["id"] for r in reports] == [own["fund_report_id"]]
+    assert reports[0]["total"] == "10.00" and reports[0]["lines"][0]["receipts"] == 1
+    plan = manager("GET", f"/api/v1/contracts/{own['contract_id']}/instalments").json["items"]
+    assert [i["entry_ids"] for i in plan] == [[own["payment_entry_id"]]]
+    assert manager("GET", f"/api/v1/payments/{other['payment_entry_id']}").status_code == 404
+    assert manager("GET", f"/api/v1/payments?contract_id={other['contract_id']}").json["items"] == []
+    # the bureau sees both providers'; a provider worker sees payments on no page, nor here
+    officer = api(create_user(Role.OFFICER))
+    assert {p["id"] for p in officer("GET", "/api/v1/payments").json["items"]} == {
+        own["payment_entry_id"], other["payment_entry_id"]}
+    assert api(create_user(Role.PROVIDER_WORKER))("GET", "/api/v1/payments").status_code == 403
+
+
+def test_a_fund_use_draft_stays_with_its_provider_and_findings_come_through(api, create_user, api_objects, db):
+    from decimal import Decimal
+
+    from reliefsvc.db import utcnow
+    from reliefsvc.payments.models import FundUseLine, FundUseReport, ReportStatus
+
+    own, _other = api_objects
+    draft = FundUseReport(contract_id=own["contract_id"], period_from=date(2026, 2, 1),
+                          period_to=date(2026, 2, 28), status=ReportStatus.DRAFT, created_by_id=own["user_id"],
+                          created_at=utcnow(), lines=[FundUseLine(category="other", purpose="村组道路硬化配套材料",
+                                                                  amount=Decimal("1234.5"))])
+    db.session.add(draft)
+    db.session.commit()
+    manager = api(create_user(Role.PROVIDER_MANAGER))
+    body = manager("GET", f"/api/v1/fund-use-reports/{draft.id}").json
+    assert body["status"] == "draft" and body["lines"][0]["amount"] == "1234.50"
+    kinds = {(f["kind"], f["line_id"]) for f in body["findings"]}
+    assert ("forbidden", draft.lines[0].id) in kinds and ("no_receipt", draft.lines[0].id) in kinds
+    # the bureau does not see a provider's draft (as on the page)
+    officer = api(create_user(Role.OFFICER))
+    assert officer("GET", f"/api/v1/fund-use-reports/{draft.id}").status_code == 404
+    assert draft.id not in {r["id"] for r in officer("GET", "/api/v1/fund-use-reports").json["items"]}
+
+
+def test_an_evaluations_figures_come_through_and_drafts_stay_with_the_bureau(api, create_user, api_objects, db):
+    from reliefsvc.evaluations.models import Evaluation, EvaluationStatus
+
+    own, _other = api_objects
+    ev = db.session.get(Evaluation, own["evaluation_id"])
+    ev.indicators = [{"dimension": "funds", "key": "contract_amount", "name": "合同金额与服务量",
+                      "figure": "合同金额 100,000.00 元", "source": "合同与服务记录", "value": "12.5", "basis": {}}]
+    db.session.commit()
+    manager = api(create_user(Role.PROVIDER_MANAGER))
+    response = manager("GET", f"/api/v1/evaluations/{ev.id}")
+    assert response.status_code == 200 and response.headers["ETag"]
+    body = response.json
+    assert (body["status"], body["rating"], body["rebuy"], body["mean"]) == ("commenting", "good", True, "80.00")
+    funds = next(d for d in body["dimensions"] if d["code"] == "funds")
+    assert funds["score"] == "80.00" and funds["name"] == "经费使用"
+    assert funds["indicators"] == [{"key": "contract_amount", "name": "合同金额与服务量",
+                                    "figure": "合同金额 100,000.00 元", "source": "合同与服务记录", "value": "12.5"}]
+    # a draft (still being scored) is the bureau's: the provider's page does not show it either
+    draft = Evaluation(contract_id=own["contract_id"], year_no=2, year=2027, day_from=ev.day_from,
+                       day_to=ev.day_to, due_on=ev.due_on, status=EvaluationStatus.DRAFT, origin="officer",
+                       created_at=ev.created_at, indicators=[])
+    db.session.add(draft)
+    db.session.commit()
+    assert manager("GET", f"/api/v1/evaluations/{draft.id}").status_code == 404
+    assert {e["id"] for e in manager("GET", "/api/v1/evaluations").json["items"]} == {ev.id}
+    officer = api(create_user(Role.OFFICER))
+    assert {e["id"] for e in officer("GET", "/api/v1/evaluations?status=draft").json["items"]} == {draft.id}
+    assert api(create_user(Role.PROVIDER_WORKER))("GET", "/api/v1/evaluations").status_code == 403

@@ -23,8 +23,9 @@ EXAMPLES = 30
 
 @pytest.fixture
 def tokens(make_token, create_user):
-    """A bureau token and a provider token: each generated request is sent with both."""
-    return [make_token(create_user(role)) for role in (Role.OFFICER, Role.PROVIDER_WORKER)]
+    """A bureau token and two provider tokens (the worker's; the manager's, which alone among
+    the providers' reads evaluations, payments and fund use): each generated request is sent with all."""
+    return [make_token(create_user(role)) for role in (Role.OFFICER, Role.PROVIDER_WORKER, Role.PROVIDER_MANAGER)]
 
 
 def test_the_api_keeps_its_description(app, api_objects, tokens, db):
@@ -35,7 +36,7 @@ def test_the_api_keeps_its_description(app, api_objects, tokens, db):
     try:
         schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
         operations = [result.ok() for result in schema.get_all_operations()]
-        assert len(operations) == 22
+        assert len(operations) == 29
 
         for operation in operations:
             @given(case=operation.as_strategy())
