@@ -67,15 +67,25 @@ def _offset(lat, lon, metres, bearing):
 
 def photo(rng, when: datetime | None, gps: tuple[float, float] | None, size=(480, 360)) -> bytes:
     """A generated "scene" (sky, ground, a house, people) with EXIF time and GPS."""
-    img = Image.new("RGB", size, (rng.randrange(150, 210), rng.randrange(170, 220), rng.randrange(200, 255)))
-    draw = ImageDraw.Draw(img)
     w, h = size
+    # Skies and grounds of a year in the hills: clear, overcast, evening; earth, grass, stubble, snow.
+    sky = rng.choice([(150, 190, 235), (185, 190, 195), (230, 190, 150), (120, 160, 220), (205, 215, 225)])
+    soil = rng.choice([(130, 110, 70), (95, 130, 60), (190, 170, 110), (225, 225, 230), (150, 120, 95)])
+    img = Image.new("RGB", size, tuple(min(255, max(0, c + rng.randrange(-25, 26))) for c in sky))
+    draw = ImageDraw.Draw(img)
+    for band in range(0, h, 6):  # the sky lightens towards the horizon, unevenly
+        shade = rng.randrange(-12, 13) + band // 12
+        draw.rectangle([0, band, w, band + 6], fill=tuple(min(255, max(0, c + shade)) for c in sky))
     ground = rng.randrange(h // 3, 4 * h // 5)
     for _ in range(rng.randrange(0, 4)):  # clouds or hills far away
         cx, cy = rng.randrange(w), rng.randrange(ground)
         draw.ellipse([cx, cy, cx + rng.randrange(40, 160), cy + rng.randrange(15, 60)],
                      fill=tuple(rng.randrange(120, 250) for _ in range(3)))
-    draw.rectangle([0, ground, w, h], fill=(rng.randrange(100, 160), rng.randrange(90, 140), rng.randrange(40, 90)))
+    draw.rectangle([0, ground, w, h], fill=tuple(min(255, max(0, c + rng.randrange(-25, 26))) for c in soil))
+    for _ in range(rng.randrange(2, 7)):  # a cart, a haystack, a heap of coal, a water tank
+        x, y = rng.randrange(w), rng.randrange(ground - 20, h)
+        draw.rectangle([x, y, x + rng.randrange(20, 110), y + rng.randrange(10, 60)],
+                       fill=tuple(rng.randrange(20, 240) for _ in range(3)))
     for _ in range(rng.randrange(1, 3)):  # a house or two, a wall, a shed
         x = rng.randrange(0, w - 60)
         top = ground - rng.randrange(40, 160)
@@ -253,7 +263,7 @@ def _plant_bad_day(ctx, rng, made, contract, today):
 
 def _plant_paperwork_day(rng, made, contract, by_village, today):
     """Another sloppy day: a six-minute visit, a care visit without a photo, a photo without
-    metadata, and two records typed in almost two weeks later."""
+    metadata, a photo taken hours before the visit, and two records typed in almost two weeks later."""
     staff = [s for s in contract.provider.staff if s.active]
     worker = staff[1 % len(staff)]
     day = today - timedelta(days=20)
@@ -263,7 +273,7 @@ def _plant_paperwork_day(rng, made, contract, by_village, today):
     cases = [db.session.get(Case, c) for c in case_ids[:40]]
     cases = [c for c in cases if c is not None and c.status is CaseStatus.ACTIVE][:5] or [None] * 5
     plan = [("home_visit", 6, "photo", 0), ("care_service", 40, None, 0), ("home_visit", 30, "bare", 0),
-            ("home_visit", 25, "photo", 13), ("care_service", 45, "photo", 12)]
+            ("home_visit", 25, "early", 13), ("care_service", 45, "photo", 12)]
     for i, ((code, minutes, shot, late_days), case) in enumerate(zip(plan, cases, strict=False)):
         start = datetime.combine(day, time(9), LOCAL_TZ) + timedelta(minutes=80 * i)
         end = start + timedelta(minutes=minutes)
@@ -271,6 +281,8 @@ def _plant_paperwork_day(rng, made, contract, by_village, today):
         pics = []
         if shot == "photo":
             pics = [service.Upload(photo(rng, start + timedelta(minutes=2), base), f"{day:%Y%m%d}_8{i:03d}.jpg")]
+        elif shot == "early":  # taken three hours before the visit began
+            pics = [service.Upload(photo(rng, start - timedelta(hours=3), base), f"{day:%Y%m%d}_8{i:03d}.jpg")]
         elif shot == "bare":
             pics = [service.Upload(photo(rng, None, None), f"{day:%Y%m%d}_8{i:03d}.jpg")]
         made.append((contract, service.RecordInput(

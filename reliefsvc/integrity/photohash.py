@@ -217,7 +217,7 @@ BAND_BITS = 16
 #: most 14, not 15): each photo offers 15 windows, so a loose limit multiplies the chances
 #: of two different pictures that happen to hash close. Measured with the colour check
 #: below on three planted counties (bench/integrity_planted.py, half the pictures the
-#: demo's look-alike village scenes): at 12, recall 0.944-0.973 and precision 0.967-1.0;
+#: demo's look-alike village scenes as they were first drawn, before they got more varied): at 12, recall 0.944-0.973 and precision 0.967-1.0;
 #: at 14, recall 1.0 and precision 0.931-0.951; at 15, recall 1.0, precision 0.906-0.947.
 WINDOW_SUM_MAX = 14
 _BAND_MASK = (1 << BAND_BITS) - 1
