@@ -72,6 +72,7 @@ class NavItem:
 
 
 SUPERVISION = _l("Supervision")
+SYSTEM = _l("System")
 _BUREAU = frozenset({Role.OFFICER, Role.EVALUATOR, Role.INSPECTOR, Role.ADMIN})
 _CHECKERS = frozenset({Role.OFFICER, Role.EVALUATOR, Role.INSPECTOR, Role.PROVIDER_MANAGER})
 
@@ -96,9 +97,9 @@ NAV: list[NavItem] = [
     # issue 12: annual evaluations, for the bureau and the provider's manager
     NavItem("evaluations.index", _l("Annual evaluations"), _BUREAU | {Role.PROVIDER_MANAGER}, SUPERVISION),
     NavItem("regions.tree", _l("Regions"), frozenset(Role)),
-    NavItem("security.users", _l("Users"), frozenset({Role.ADMIN})),
     NavItem("audit.log", _l("Audit log"), frozenset({Role.ADMIN, Role.INSPECTOR})),
-    NavItem("jobs.overview", _l("Scheduled jobs"), frozenset({Role.ADMIN})),
+    NavItem("security.users", _l("Users"), frozenset({Role.ADMIN}), SYSTEM),
+    NavItem("jobs.overview", _l("Scheduled jobs"), frozenset({Role.ADMIN}), SYSTEM),
 ]
 
 

@@ -43,7 +43,7 @@ PROVIDER_MENU = [HOME, MY_ORG, CONTRACTS, RECORD, RECORDS, CASES, ALERTS, DISCOV
 
 #: username → (full name, role as shown in the header, home-page title, menu entries in order)
 DEMO_LOGINS = {
-    "admin": ("马建国", "系统管理员", "系统管理", [*BUREAU_MENU, HIRING, PAYMENTS, EVALUATIONS, REGIONS, USERS, AUDIT_LOG, SCHEDULED_JOBS]),
+    "admin": ("马建国", "系统管理员", "系统管理", [*BUREAU_MENU, HIRING, PAYMENTS, EVALUATIONS, REGIONS, AUDIT_LOG, USERS, SCHEDULED_JOBS]),
     "officer": ("王秀兰", "采购经办人员", "采购经办工作台", [*BUREAU_MENU, DISCOVERIES, *SUPERVISION, REGIONS]),
     "evaluator": ("李明", "考核评估人员", "考核评估工作台", [*BUREAU_MENU, *SUPERVISION, REGIONS]),
     "manager": ("张红梅", "承接主体负责人", "承接主体工作台",
