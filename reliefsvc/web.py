@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Flask, current_app, g, has_request_context, render_template, request, session
+from flask import (
+    Flask,
+    abort,
+    current_app,
+    g,
+    has_request_context,
+    render_template,
+    request,
+    session,
+)
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -163,6 +172,15 @@ def init_app(app: Flask) -> None:
         }
 
     @app.before_request
+    def _refuse_nul_characters():
+        # No field of ours ever holds a NUL character, and PostgreSQL text cannot store
+        # one: a request carrying one is refused as a bad request, never a server error.
+        if "\x00" in request.path or _holds_nul(request.args.lists()) or (
+                request.mimetype in FORM_TYPES and _holds_nul(request.form.lists())) or (
+                request.is_json and _json_holds_nul(request.get_json(silent=True))):
+            abort(400)
+
+    @app.before_request
     def _begin_mode():
         mode = "DEFERRED" if request.method in READ_ONLY_METHODS else "IMMEDIATE"
         g.sqlite_begin_token = sqlite_begin_mode.set(mode)
@@ -197,6 +215,24 @@ def init_app(app: Flask) -> None:
 
     for code in (400, 403, 404, 405, 413, 500):
         app.register_error_handler(code, _error_page)
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _holds_nul(lists) -> bool:
+    # A malformed multipart part may come without a name (None): nothing to refuse there.
+    return any("\x00" in (key or "") or any("\x00" in (value or "") for value in values) for key, values in lists)
+
+
+def _json_holds_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_json_holds_nul(k) or _json_holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_json_holds_nul(v) for v in value)
+    return False
 
 
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
