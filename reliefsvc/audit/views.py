@@ -15,7 +15,7 @@ from reliefsvc.audit.models import AuditEntry
 from reliefsvc.extensions import db
 from reliefsvc.security.access import restrict_access
 from reliefsvc.security.forms import ConfirmForm
-from reliefsvc.security.models import Role
+from reliefsvc.security.models import AUDIT_READER_ROLES, Role  # noqa: F401
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -29,7 +29,7 @@ def _parse_day(text: str | None):
 
 
 @bp.route("/")
-@restrict_access(Role.ADMIN, Role.INSPECTOR)
+@restrict_access(*AUDIT_READER_ROLES)  # issue 15: the auditor; the inspector for discipline inspection
 def log():
     args = request.args
     query = sa.select(AuditEntry)
@@ -55,10 +55,11 @@ def log():
 
 
 @bp.route("/verify", methods=["POST"])
-@restrict_access(Role.ADMIN, Role.INSPECTOR)
+@restrict_access(*AUDIT_READER_ROLES)  # issue 15: the auditor; the inspector for discipline inspection
 def verify():
-    checked, problem = service.verify_log()
-    return render_template("audit/verify.html", checked=checked, problem=problem)
+    checked, problem = service.verify_all()
+    anchors = len([a for a in service.read_anchors() if a.status == "ok"])
+    return render_template("audit/verify.html", checked=checked, problem=problem, anchors=anchors)
 
 
 def summary() -> dict:

@@ -20,6 +20,11 @@ def demo_group():
 @with_appcontext
 def load_command(seed, force, if_empty, small):
     """Build Kangle County with one login per role."""
+    from flask import current_app
+
+    if current_app.config.get("ENV_NAME") == "production":  # issue 15: no default accounts in production
+        click.echo("refusing to load the demo county in production / 生产环境不能加载演示数据", err=True)
+        sys.exit(1)
     if not demo.database_is_empty() and not force:
         if if_empty:
             click.echo("demo: the database already holds data; nothing loaded / 数据库已有数据，未加载演示数据")
@@ -39,6 +44,9 @@ def _print_logins():
     click.echo("demo logins / 演示账号（用户名 / 密码 / 角色）:")
     for username, role, full_name, _org in LOGINS:
         click.echo(f"  {username:<10} {demo.DEMO_PASSWORD}  {role.value:<17} {role.label}（{full_name}）")
+    from reliefsvc.security.cli import second_factor_notice  # issue 15
+
+    click.echo(second_factor_notice())
 
 
 @demo_group.command("logins")

@@ -12,6 +12,13 @@ URL parameters are bound to models with ``url_object``::
     url_object("record_id", ServiceRecord, as_="record", parent=("contract_id", "contract_id"))
 
 The view then receives ``contract`` and ``record`` instead of the raw IDs.
+
+Separation of duties (issue 15): the security administrator and the auditor are not business
+users. An endpoint open to "every logged-in user" (``restrict_access()`` or ``api_access()``
+without roles) is open to them only if it is one of ``EVERY_ACCOUNT_ENDPOINTS`` (home page,
+messages, one's own account); everything else answers 403. Endpoints that name them
+explicitly (users, audit log) are theirs as written. The check sits in ``load_url_objects``,
+which both guards call for every request.
 """
 
 from __future__ import annotations
@@ -19,11 +26,11 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from flask import abort
+from flask import abort, current_app, has_request_context, request
 from flask_login import current_user
 
 from reliefsvc.extensions import db, login_manager
-from reliefsvc.security.models import Role
+from reliefsvc.security.models import NON_BUSINESS_ROLES, Role
 
 
 @dataclass(frozen=True)
@@ -51,7 +58,26 @@ def url_object(param: str, model: type, as_: str, parent: tuple[str, str] | None
     URL_OBJECTS[param] = UrlObject(param, model, as_, parent)
 
 
+#: Pages open to every account, the security administrator and the auditor included.
+EVERY_ACCOUNT_ENDPOINTS = frozenset({
+    "security.home", "security.logout", "security.account", "security.change_password",
+    "security.totp_setup", "security.recovery_codes",
+    "notifications.inbox", "notifications.read", "notifications.read_all",
+})
+
+
+def check_duties(user) -> None:
+    """403 for a security administrator or auditor on a page open to "everyone" that is not theirs."""
+    if not has_request_context() or user.role not in NON_BUSINESS_ROLES:
+        return
+    view = current_app.view_functions.get(request.endpoint)
+    rule = getattr(view, "access_rule", None)
+    if rule is not None and not rule[1] and request.endpoint not in EVERY_ACCOUNT_ENDPOINTS:
+        abort(403)
+
+
 def load_url_objects(view_args: dict, user) -> dict:
+    check_duties(user)
     kwargs = {}
     for name, value in view_args.items():
         spec = URL_OBJECTS.get(name)

@@ -10,9 +10,7 @@ from reliefsvc.db import utcnow
 from reliefsvc.extensions import db
 from reliefsvc.security import events
 from reliefsvc.security.models import Organisation, OrgKind, Role, User
-from reliefsvc.security.passwords import hash_password, needs_rehash, verify_password
-
-MIN_PASSWORD_LENGTH = 8
+from reliefsvc.security.passwords import hash_password
 
 
 class AccountError(BilingualError):
@@ -24,6 +22,8 @@ ROLE_ORG_KIND = {
     Role.ADMIN: OrgKind.BUREAU,
     Role.OFFICER: OrgKind.BUREAU,
     Role.INSPECTOR: OrgKind.BUREAU,
+    Role.SECURITY_ADMIN: OrgKind.BUREAU,
+    Role.AUDITOR: OrgKind.BUREAU,
     Role.EVALUATOR: None,  # the bureau's own staff or a third-party evaluation body
     Role.PROVIDER_MANAGER: OrgKind.PROVIDER,
     Role.PROVIDER_WORKER: OrgKind.PROVIDER,
@@ -43,7 +43,14 @@ def get_or_create_organisation(name: str, kind: OrgKind) -> Organisation:
 
 def create_user(username: str, password: str, role: Role | str, *, display_name: str | None = None,
                 organisation: Organisation | None = None, org_name: str | None = None,
-                bureau_name: str = "康乐县民政局") -> User:
+                bureau_name: str = "康乐县民政局", must_change_password: bool = False) -> User:
+    """Make an account; the password must pass the policy (docs/identity.md).
+
+    ``must_change_password``: an initial password someone else chose; the first login goes to
+    the change page before anything else.
+    """
+    from reliefsvc.security import identity
+
     try:
         role = Role(role)
     except ValueError:
@@ -51,9 +58,7 @@ def create_user(username: str, password: str, role: Role | str, *, display_name:
     username = username.strip()
     if not (2 <= len(username) <= 64):
         raise AccountError("用户名长度应为 2 到 64 个字符", "a username has 2 to 64 characters")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"密码至少 {MIN_PASSWORD_LENGTH} 个字符",
-                           f"a password has at least {MIN_PASSWORD_LENGTH} characters")
+    identity.check_password(password, username)
     if db.session.scalar(sa.select(User.id).where(User.username == username)) is not None:
         raise AccountError(f"用户名“{username}”已被使用", f"username {username!r} is taken")
     kind = ROLE_ORG_KIND[role]
@@ -72,23 +77,12 @@ def create_user(username: str, password: str, role: Role | str, *, display_name:
     if role is Role.EVALUATOR and organisation.kind is OrgKind.PROVIDER:
         raise AccountError("考核评估人员不能属于承接主体", "an evaluator cannot belong to a provider")
     user = User(username=username, display_name=display_name or username,
-                password_hash=hash_password(password), role=role, organisation=organisation)
+                password_hash=hash_password(password), role=role, organisation=organisation,
+                password_changed_at=utcnow(), must_change_password=must_change_password)
     db.session.add(user)
     db.session.flush()
     audit.record(events.UserCreated(user_id=user.id, username=username, role=role.value,
                                     organisation=organisation.name if organisation else None))
-    return user
-
-
-def authenticate(username: str, password: str) -> User | None:
-    user = db.session.scalar(sa.select(User).where(User.username == username.strip()))
-    if user is None or not user.is_enabled or not verify_password(user.password_hash, password):
-        audit.record(events.LoginFailed(username=username.strip()[:64]))
-        return None
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    user.last_login_at = utcnow()
-    audit.record(events.LoggedIn(user_id=user.id), actor=user)
     return user
 
 
