@@ -3,32 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
-import sqlalchemy as sa
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from reliefsvc import audit
-from reliefsvc.audit import rules
+from reliefsvc.audit import service
 from reliefsvc.audit.events import AuditChainVerified
-from reliefsvc.audit.models import AuditEntry
-from reliefsvc.extensions import db
 from reliefsvc.jobs.registry import JobSpec
 from reliefsvc.notifications import service as notifications
 from reliefsvc.security.models import Role
 
 
 def verify_chain(period: str, now: datetime) -> str:
-    checked, problem = audit.verify_log()
-    head = db.session.execute(sa.select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).scalar()
-    head_hash = rules.row_hash(rules.ChainRow(**{f: getattr(head, f) for f in rules.ChainRow.__dataclass_fields__})) \
-        if head else rules.GENESIS_HASH
+    # The chain and the earlier anchors first: a truncation (newest entries removed) or a
+    # rewrite under the key is visible only against what was written out before.
+    checked, problem = service.verify_all()
     # The head's hash written beside the database: a later truncation or rewrite of the
     # table no longer matches what was anchored here.
-    anchors = Path(current_app.instance_path) / "audit-anchors.log"
-    with anchors.open("a", encoding="utf-8") as fh:
-        fh.write(f"{period}\t{head.seq if head else 0}\t{head_hash}\t{'ok' if problem is None else 'damaged'}\n")
+    anchor = service.write_anchor(period, intact=problem is None)
     audit.record(AuditChainVerified(checked=checked, intact=problem is None,
                                     first_problem=problem.seq if problem else None))
     if problem is not None:
@@ -36,7 +28,8 @@ def verify_chain(period: str, now: datetime) -> str:
             (Role.ADMIN, Role.INSPECTOR), "audit.damaged",
             f"审计日志校验未通过：第 {problem.seq} 条", problem.detail_zh, link="/audit/")
         return f"第 {problem.seq} 条起损坏：{problem.detail_zh} / damaged at entry {problem.seq}"
-    return f"审计日志完好，共 {checked} 条 / {checked} entries intact"
+    return (f"审计日志完好，共 {checked} 条；已锚定第 {anchor.seq} 条 {anchor.hash[:12]} / "
+            f"{checked} entries intact, head {anchor.seq} anchored")
 
 
 JOBS = [

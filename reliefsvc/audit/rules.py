@@ -102,3 +102,71 @@ def verify(rows: Iterable[ChainRow], key: bytes) -> tuple[int, ChainProblem | No
         previous_hash = row_hash(row)
         expected_seq += 1
     return len(rows), None
+
+
+# --- anchors: the head hash written outside the database (issue 15) -------------------------
+
+@dataclass(frozen=True)
+class Anchor:
+    """One line of ``instance/audit-anchors.log``: the chain's head as it was on a day."""
+
+    period: str
+    seq: int
+    hash: str
+    #: when it was written (UTC, ISO 8601); empty in lines written before issue 15
+    written_at: str
+    #: "ok" when the chain verified at that moment; only those are trusted
+    status: str
+
+    def line(self) -> str:
+        return f"{self.period}\t{self.seq}\t{self.hash}\t{self.written_at}\t{self.status}\n"
+
+
+def parse_anchors(text: str) -> tuple[list[Anchor], list[int]]:
+    """The anchors of the file, and the numbers of the lines that are not anchors."""
+    anchors, bad = [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) == 4:  # period, seq, hash, status
+            fields = [fields[0], fields[1], fields[2], "", fields[3]]
+        try:
+            period, seq, digest, written_at, status = fields
+            seq = int(seq)
+        except ValueError:
+            bad.append(number)
+            continue
+        if len(digest) != 64 or seq < 0:
+            bad.append(number)
+            continue
+        anchors.append(Anchor(period, seq, digest, written_at, status))
+    return anchors, bad
+
+
+def check_anchors(anchors: Iterable[Anchor], head_seq: int, hash_at: dict[int, str]) -> ChainProblem | None:
+    """Compare the log with what was anchored: the first anchor it contradicts, or None.
+
+    ``head_seq`` is the highest position in the log (0 when empty), ``hash_at`` the
+    ``row_hash`` of the entry at each anchored position still present. A head below an
+    anchor means entries were removed from the end (truncation, which the chain itself
+    cannot see); a different hash at an anchored position means the log was rewritten
+    (even with the key, the new chain no longer meets the old anchor).
+    """
+    for anchor in anchors:
+        if anchor.status != "ok" or anchor.seq == 0:
+            continue
+        if head_seq < anchor.seq:
+            return ChainProblem(
+                anchor.seq, "truncated",
+                f"审计日志被截短：{anchor.period} 已锚定到第 {anchor.seq} 条，现在只有 {head_seq} 条",
+                f"the audit log was truncated: anchored at entry {anchor.seq} on {anchor.period}, "
+                f"now it ends at entry {head_seq}",
+            )
+        if hash_at.get(anchor.seq) != anchor.hash:
+            return ChainProblem(
+                anchor.seq, "rewritten",
+                f"审计日志被改写：第 {anchor.seq} 条的哈希值与 {anchor.period} 的锚定值不符",
+                f"the audit log was rewritten: entry {anchor.seq} no longer has the hash anchored on {anchor.period}",
+            )
+    return None

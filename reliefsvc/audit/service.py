@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from reliefsvc.audit import rules
 from reliefsvc.audit.events import Event
 from reliefsvc.audit.models import AuditEntry
+from reliefsvc.common.sensitive import mask_ids
 from reliefsvc.db import utcnow
 from reliefsvc.extensions import db
 
@@ -90,7 +91,8 @@ def record(event: Event, *, actor=None) -> AuditEntry:
         event_type=event.event_type,
         object_type=event.object_type,
         object_id=event.object_id(),
-        payload=rules.canonical_payload(event.payload()),
+        # issue 15: an ID number in an event's fields is kept masked (6229**********123X)
+        payload=rules.canonical_payload(mask_ids(event.payload())),
         prev_hash=prev_hash,
     )
     mac = rules.compute_mac(_hmac_key(), row)
@@ -116,3 +118,74 @@ def _chain_rows(batch: int = 5000):
 
 def verify_log() -> tuple[int, rules.ChainProblem | None]:
     return rules.verify(_chain_rows(), _hmac_key())
+
+
+# --- anchors (issue 15) -------------------------------------------------------------------
+
+def anchor_path():
+    """``instance/audit-anchors.log`` unless ``AUDIT_ANCHOR_FILE`` names another file."""
+    from pathlib import Path
+
+    configured = current_app.config.get("AUDIT_ANCHOR_FILE")
+    return Path(configured) if configured else Path(current_app.instance_path) / "audit-anchors.log"
+
+
+def read_anchors() -> list[rules.Anchor]:
+    path = anchor_path()
+    if not path.exists():
+        return []
+    return rules.parse_anchors(path.read_text(encoding="utf-8"))[0]
+
+
+def head() -> rules.ChainRow | None:
+    found = db.session.execute(
+        sa.select(AuditEntry.seq, AuditEntry.occurred_at, AuditEntry.actor_id,
+                  AuditEntry.actor_name, AuditEntry.remote_addr, AuditEntry.event_type,
+                  AuditEntry.object_type, AuditEntry.object_id, AuditEntry.payload,
+                  AuditEntry.prev_hash, AuditEntry.mac)
+        .order_by(AuditEntry.seq.desc()).limit(1)).first()
+    return rules.ChainRow(*found) if found else None
+
+
+def verify_anchors() -> rules.ChainProblem | None:
+    """The first anchor the log contradicts (truncated or rewritten), or None."""
+    anchors = [a for a in read_anchors() if a.status == "ok" and a.seq > 0]
+    if not anchors:
+        return None
+    last = head()
+    wanted = {a.seq for a in anchors}
+    rows = db.session.execute(
+        sa.select(AuditEntry.seq, AuditEntry.occurred_at, AuditEntry.actor_id,
+                  AuditEntry.actor_name, AuditEntry.remote_addr, AuditEntry.event_type,
+                  AuditEntry.object_type, AuditEntry.object_id, AuditEntry.payload,
+                  AuditEntry.prev_hash, AuditEntry.mac)
+        .where(AuditEntry.seq.in_(sorted(wanted)))).all()
+    hash_at = {r.seq: rules.row_hash(rules.ChainRow(*r)) for r in rows}
+    return rules.check_anchors(anchors, last.seq if last else 0, hash_at)
+
+
+def verify_all() -> tuple[int, rules.ChainProblem | None]:
+    """The chain and its anchors: (entries checked, first problem or None)."""
+    checked, problem = verify_log()
+    if problem is None:
+        problem = verify_anchors()
+    return checked, problem
+
+
+def write_anchor(period: str, intact: bool) -> rules.Anchor:
+    """Append the head (position, hash, time) to the anchor file and force it to disk."""
+    import os
+
+    last = head()
+    anchor = rules.Anchor(period, last.seq if last else 0, rules.row_hash(last) if last else rules.GENESIS_HASH,
+                          utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"), "ok" if intact else "damaged")
+    path = anchor_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # O_APPEND: lines are only ever added; a reader never sees a half-rewritten file.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+    try:
+        os.write(fd, anchor.line().encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return anchor

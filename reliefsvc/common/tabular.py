@@ -83,6 +83,9 @@ def read_table(data: bytes, columns: Iterable[Column], *, encoding: str = "utf-8
                filename: str = "") -> tuple[list[Row], list[RowError]]:
     """Parse a whole file; return the rows that parsed and every error found."""
     columns = list(columns)
+    if len(data) > MAX_TABLE_BYTES:
+        raise TableError([RowError(1, None, f"文件超过 {MAX_TABLE_BYTES // (1024 * 1024)} MB，请分批导入",
+                                   f"the file is larger than {MAX_TABLE_BYTES // (1024 * 1024)} MB")])
     if data[:4] == XLSX_MAGIC:
         header, records = _xlsx_records(data)
     elif filename.lower().endswith(".xlsx"):
@@ -147,18 +150,53 @@ def _csv_records(data: bytes, encoding: str):
     reader = csv.reader(io.StringIO("\n".join(decoded)))
     records = []
     header: list[str] = []
-    for cells in reader:
-        number = reader.line_num
-        if not header:
-            header = cells
-            continue
-        records.append((number, cells))
+    try:
+        for cells in reader:
+            number = reader.line_num
+            if not header:
+                header = cells
+                continue
+            records.append((number, cells))
+    except csv.Error as exc:
+        # e.g. a lone carriage return inside an unquoted field (found by fuzzing, issue 15)
+        line = reader.line_num + 1
+        return [], [], [RowError(line, None, f"第 {line} 行不是有效的 CSV（引号或换行不成对）",
+                                 f"line {line} is not valid CSV: {exc}")]
     return header, records, []
+
+
+#: issue 15: an XLSX is a zip; what it unpacks to is checked before openpyxl reads it.
+MAX_TABLE_BYTES = 32 * 1024 * 1024
+MAX_XLSX_UNPACKED = 200 * 1024 * 1024
+MAX_XLSX_MEMBERS = 2000
+
+
+def check_xlsx_container(data: bytes) -> None:
+    """Refuse a workbook that would unpack to too much (a zip bomb) before anything is inflated.
+
+    The sizes in the zip's directory are what a bomb lies about least cheaply: openpyxl and
+    zipfile stop reading a member at its declared size, so the declared total bounds the work.
+    """
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+        raise TableError([RowError(1, None, "无法读取 Excel 文件（文件损坏或格式不对）",
+                                   "cannot read the Excel file (damaged or not a workbook)")]) from exc
+    unpacked = sum(m.file_size for m in members)
+    if len(members) > MAX_XLSX_MEMBERS or unpacked > MAX_XLSX_UNPACKED:
+        raise TableError([RowError(1, None, f"Excel 文件解压后过大（{unpacked // (1024 * 1024)} MB，上限 "
+                                            f"{MAX_XLSX_UNPACKED // (1024 * 1024)} MB），疑似压缩炸弹，已拒绝",
+                                   f"the workbook unpacks to {unpacked} bytes, more than "
+                                   f"{MAX_XLSX_UNPACKED}; refused as a possible zip bomb")])
 
 
 def _xlsx_records(data: bytes):
     from openpyxl import load_workbook
 
+    check_xlsx_container(data)
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file

@@ -314,8 +314,10 @@ def document_upload(contract):
 @restrict_access()
 def document_download(contract, document):
     from reliefsvc.evidence import get_storage
+    from reliefsvc.evidence.content import without_metadata
 
-    return send_file(get_storage().open(document.sha256), mimetype=document.content_type, as_attachment=False,
+    return send_file(without_metadata(get_storage().open(document.sha256), document.content_type),
+                     mimetype=document.content_type, as_attachment=False,
                      download_name=document.filename, max_age=0)
 
 

@@ -2,12 +2,14 @@
 
 import csv
 import io
+import os
 import sys
 
 import click
 import sqlalchemy as sa
 from flask.cli import with_appcontext
 
+from reliefsvc.common import exportgate
 from reliefsvc.contracts.models import Contract
 from reliefsvc.extensions import db
 from reliefsvc.integrity import service
@@ -64,6 +66,11 @@ def export_command(contract_no, fmt, output):
     writer.writerows(rows)
     with atomic_output(output) as out:
         out.write(text.getvalue().encode("utf-8"))
+    # Flags name workers' records and their details (issue 15): audited with reason "CLI",
+    # as the interchange spec fixes this command's options.
+    exportgate.cli_export("integrity.flags", len(rows), {"contract": contract_no or "",
+                                                         "output": os.path.basename(output)})
+    db.session.commit()
     click.echo(f"exported {len(rows)} flags to {output}")
 
 

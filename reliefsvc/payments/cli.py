@@ -1,8 +1,10 @@
+import os
 import sys
 
 import click
 from flask.cli import with_appcontext
 
+from reliefsvc.common import exportgate
 from reliefsvc.extensions import db
 from reliefsvc.notifications import service as notifications
 from reliefsvc.payments import service
@@ -66,10 +68,17 @@ def show_command(entry_id):
 @payments_group.command("export")
 @click.argument("path", type=click.Path(dir_okay=False, writable=True))
 @click.option("--fund-use", is_flag=True, help="export the fund-use reports instead of the payment ledger")
+@click.option("--reason", help="why the payment ledger (names of who proposed and approved) is exported; "
+                               "required for it, recorded in the audit log")
 @with_appcontext
-def export_command(path, fund_use):
+def export_command(path, fund_use, reason):
     """Write the payment ledger (or the fund-use ledger) to PATH as .xlsx."""
     from reliefsvc.reports.excel import LedgerColumn, write_ledger
+
+    if not fund_use and len((reason or "").strip()) < 4:
+        click.echo("--reason: 导出支付台账（含经办人姓名）须说明理由（至少 4 个字符） / "
+                   "the payment ledger holds personal names: give --reason (4 characters or more)", err=True)
+        sys.exit(2)
 
     who = _Everyone()
     if fund_use:
@@ -96,6 +105,8 @@ def export_command(path, fund_use):
                    LedgerColumn("approved_by", "审批人"), LedgerColumn("disbursed_on", "拨付日期", "date"),
                    LedgerColumn("voucher_no", "凭证号")]
         n = write_ledger(path, columns, service.ledger_rows(entries), sheet_title="支付台账", title="资金支付台账")
+        exportgate.cli_export("payments.ledger", len(entries), {"output": os.path.basename(path)}, reason=reason.strip())
+        db.session.commit()
     click.echo(f"{n} rows written to {path} / 已导出 {n} 行")
 
 

@@ -239,7 +239,10 @@ def document_upload(provider):
 @restrict_access()
 def document_download(provider, document):
     # Shown inline; the type comes from the checked content, never from the file name.
-    return send_file(service.open_document(document), mimetype=document.content_type, as_attachment=False,
+    from reliefsvc.evidence.content import without_metadata
+
+    return send_file(without_metadata(service.open_document(document), document.content_type),
+                     mimetype=document.content_type, as_attachment=False,
                      download_name=document.filename, max_age=0)
 
 
