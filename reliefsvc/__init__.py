@@ -12,7 +12,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 #: Domain packages, in dependency order; each may have models, views, cli and jobs.
 DOMAINS = ("security", "audit", "regions", "notifications", "jobs", "providers", "contracts", "cases", "evidence",
-           "integrity", "hiring", "rectifications", "assessments", "spotchecks", "payments", "evaluations", "api", "ops")
+           "integrity", "hiring", "rectifications", "assessments", "spotchecks", "payments", "evaluations", "api", "ops",
+           "dashboards", "ledgers")
 
 
 def domain_modules(part: str, extra: tuple[str, ...] = ()):

@@ -58,7 +58,13 @@ def home_panel(user):
     results = service.high_risk(levels=(RiskLevel.HIGH, RiskLevel.MEDIUM))
     if not results:
         return None
-    return {"results": results, "style": LEVEL_STYLE}
+    # issue 13: the contracts and providers in one query, not one each (the home page's query count is fixed)
+    import sqlalchemy as sa
+    from sqlalchemy.orm import joinedload
+
+    contracts = db.session.scalars(sa.select(Contract).options(joinedload(Contract.provider))
+                                   .where(Contract.id.in_([r.contract_id for r in results]))).all()
+    return {"results": results, "style": LEVEL_STYLE, "contracts": contracts}
 
 
 panels.register("contract", "hiring", "hiring/_contract_panel.html", contract_panel, order=40)

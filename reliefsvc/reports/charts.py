@@ -227,3 +227,138 @@ def line_chart(categories: Sequence[str], series: Mapping[str, Sequence[Number |
     parts.append("</svg>")
     # Safe by construction: every text went through _text/_attr, numbers through float.
     return Markup("".join(parts))  # noqa: S704
+
+
+#: Fill patterns that tell series apart in grey print and for readers who do not see colour:
+#: solid, diagonal hatch, dots, cross-hatch, horizontal lines, vertical lines.
+PATTERNS = ("solid", "diagonal", "dots", "cross", "horizontal", "vertical")
+
+
+def _pattern_defs(prefix: str, colours: Sequence[str]) -> str:
+    """SVG <pattern> definitions, one per series: ``url(#{prefix}-{n})``."""
+    defs = []
+    for n, colour in enumerate(colours):
+        colour = _colour(colour)
+        kind = PATTERNS[n % len(PATTERNS)]
+        pid = f"{prefix}-{n}"
+        if kind == "solid":
+            body = f'<rect width="8" height="8" fill="{colour}"/>'
+        elif kind == "diagonal":
+            body = (f'<rect width="8" height="8" fill="#fff"/><path d="M-2,2 l4,-4 M0,8 l8,-8 M6,10 l4,-4" '
+                    f'stroke="{colour}" stroke-width="2"/>')
+        elif kind == "dots":
+            body = f'<rect width="8" height="8" fill="#fff"/><circle cx="4" cy="4" r="2" fill="{colour}"/>'
+        elif kind == "cross":
+            body = (f'<rect width="8" height="8" fill="#fff"/><path d="M0,0 L8,8 M8,0 L0,8" '
+                    f'stroke="{colour}" stroke-width="1.5"/>')
+        elif kind == "horizontal":
+            body = f'<rect width="8" height="8" fill="#fff"/><path d="M0,4 H8" stroke="{colour}" stroke-width="2.5"/>'
+        else:
+            body = f'<rect width="8" height="8" fill="#fff"/><path d="M4,0 V8" stroke="{colour}" stroke-width="2.5"/>'
+        defs.append(f'<pattern id="{pid}" width="8" height="8" patternUnits="userSpaceOnUse">{body}</pattern>')
+    return "<defs>" + "".join(defs) + "</defs>"
+
+
+def _chart_id(title: str | None, kind: str) -> str:
+    """An id prefix for the chart's patterns, unique enough for a page showing several charts."""
+    import hashlib
+
+    return f"c{kind}{hashlib.sha1((title or '').encode()).hexdigest()[:8]}"  # noqa: S324 — a name, not a secret
+
+
+def hbar_chart(items: Iterable[tuple[str, Number]], *, title: str | None = None, unit: str = "",
+               width: int = 640, bar_height: int = 22, label_width: int | None = None,
+               colour: str = PALETTE[0], font_family: str = FONT_FAMILY) -> Markup:
+    """Horizontal bars, one per ``(label, value)``, each with its value written at its end.
+
+    Long category names (flag names, township names) read better along a horizontal bar
+    than under a narrow vertical one; the value label means the chart is read without
+    relying on colour or on the scale.
+    """
+    items = [(str(label), _number(value) or 0.0) for label, value in items]
+    if label_width is None:
+        label_width = min(max((text_width(label) for label, _ in items), default=40) + 8, width * 0.4)
+    top = 12 + (24 if title else 0) + (18 if unit else 0)
+    height = int(top + bar_height * max(len(items), 1) + 12)
+    high = max((v for _, v in items), default=0.0) or 1.0
+    left, right = 8 + label_width, width - 12 - text_width(_value_text(high)) - 8
+    if right - left < 40:
+        raise ValueError("the chart is too small for its labels")
+    fill = _colour(colour)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img" aria-label="{_attr(title or "")}" '
+             f'font-family="{_attr(font_family)}" font-size="{FONT_SIZE}">']
+    if title:
+        parts.append(f"<title>{_text(title)}</title>")
+        parts.append(f'<text x="{width / 2:.1f}" y="20" text-anchor="middle" font-size="{FONT_SIZE + 3}" '
+                     f'font-weight="bold">{_text(title)}</text>')
+    if unit:
+        parts.append(f'<text x="{left:.1f}" y="{top - 6:.1f}" fill="#555">{_text(unit)}</text>')
+    parts.append(f'<line x1="{left:.1f}" y1="{top:.1f}" x2="{left:.1f}" y2="{top + bar_height * len(items):.1f}" '
+                 f'stroke="#888" stroke-width="1"/>')
+    for i, (label, value) in enumerate(items):
+        y = top + bar_height * i
+        length = max(value, 0.0) / high * (right - left)
+        parts.append(f'<text x="{left - 6:.1f}" y="{y + bar_height / 2 + 4:.1f}" text-anchor="end">'
+                     f"{_text(_shorten(label, label_width - 8))}</text>")
+        parts.append(f'<rect x="{left:.1f}" y="{y + 3:.1f}" width="{max(length, 0.5):.1f}" '
+                     f'height="{bar_height - 6:.1f}" fill="{fill}"/>')
+        parts.append(f'<text x="{left + length + 4:.1f}" y="{y + bar_height / 2 + 4:.1f}" '
+                     f'font-size="{FONT_SIZE - 1}">{_value_text(value)}</text>')
+    parts.append("</svg>")
+    # Safe by construction: every text went through _text/_attr, numbers through float.
+    return Markup("".join(parts))  # noqa: S704
+
+
+def stacked_bar_chart(categories: Sequence[str], series: Mapping[str, Sequence[Number]], *,
+                      title: str | None = None, unit: str = "", width: int = 640, height: int = 320,
+                      colours: Sequence[str] = PALETTE, font_family: str = FONT_FAMILY) -> Markup:
+    """Bars stacked from several series (grades per quarter ...), each series with its own
+    colour *and* fill pattern, the same in the legend; each segment tall enough carries its
+    value, and each bar its total on top, so the chart reads in grey print too."""
+    categories = [str(c) for c in categories]
+    stacks = {str(name): [_number(v) or 0.0 for v in values] for name, values in series.items()}
+    for name, values in stacks.items():
+        if len(values) != len(categories):
+            raise ValueError(f"series {name!r} has {len(values)} values for {len(categories)} categories")
+        if any(v < 0 for v in values):
+            raise ValueError("a stacked bar chart takes values of zero or more")
+    totals = [sum(values[i] for values in stacks.values()) for i in range(len(categories))]
+    legend_rows = math.ceil(len(stacks) / 4)
+    frame = _Frame(totals, width=width, height=height, title=title, unit=unit, legend_rows=legend_rows)
+    prefix = _chart_id(title, "s")
+    parts = frame.open(font_family)
+    parts.append(_pattern_defs(prefix, [colours[n % len(colours)] for n in range(len(stacks))]))
+    slot = (frame.right - frame.left) / max(len(categories), 1)
+    bar = slot * 0.6
+    for i, label in enumerate(categories):
+        centre = frame.left + slot * (i + 0.5)
+        base = 0.0
+        for n, values in enumerate(stacks.values()):
+            value = values[i]
+            if value <= 0:
+                continue
+            top, bottom = frame.y(base + value), frame.y(base)
+            parts.append(f'<rect x="{centre - bar / 2:.1f}" y="{top:.1f}" width="{bar:.1f}" '
+                         f'height="{max(bottom - top, 0.5):.1f}" fill="url(#{prefix}-{n})" '
+                         f'stroke="#333" stroke-width="0.5"/>')
+            if bottom - top >= FONT_SIZE + 2:
+                parts.append(f'<text x="{centre:.1f}" y="{(top + bottom) / 2 + 4:.1f}" text-anchor="middle" '
+                             f'font-size="{FONT_SIZE - 1}" paint-order="stroke" stroke="#fff" stroke-width="3">'
+                             f"{_value_text(value)}</text>")
+            base += value
+        if totals[i]:
+            parts.append(f'<text x="{centre:.1f}" y="{frame.y(totals[i]) - 4:.1f}" text-anchor="middle" '
+                         f'font-size="{FONT_SIZE - 1}" font-weight="bold">{_value_text(totals[i])}</text>')
+        parts.append(frame.category_label(centre, label, slot))
+    legend_top = frame.top - 18 * legend_rows - (18 if unit else 0)
+    for n, name in enumerate(stacks):
+        lx = frame.left + (n % 4) * (frame.right - frame.left) / 4
+        ly = legend_top + 18 * (n // 4) + 4
+        parts.append(f'<rect x="{lx:.1f}" y="{ly - 10:.1f}" width="12" height="12" fill="url(#{prefix}-{n})" '
+                     f'stroke="#333" stroke-width="0.5"/>')
+        parts.append(f'<text x="{lx + 16:.1f}" y="{ly:.1f}">'
+                     f"{_text(_shorten(name, (frame.right - frame.left) / 4 - 20))}</text>")
+    parts.append("</svg>")
+    # Safe by construction: every text went through _text/_attr, numbers through float.
+    return Markup("".join(parts))  # noqa: S704

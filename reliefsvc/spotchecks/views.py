@@ -315,11 +315,15 @@ def _record_panel(record, user):
 
 
 def _home_panel(user):
-    if user.role is Role.EVALUATOR:
-        mine = service.open_checks_of(user)
-        return {"mine": mine, "evaluator": True}
+    # issue 13: the evaluator's dashboard lists the open checks; the officer's draws come with
+    # their contracts in the same query (the home page asks a fixed number of queries).
     if user.role is Role.OFFICER:
-        waiting = [d for d in service.all_draws(50) if d.status is not DrawStatus.DRAWN]
+        import sqlalchemy as sa
+        from sqlalchemy.orm import joinedload
+
+        waiting = db.session.scalars(sa.select(SpotCheckDraw).options(joinedload(SpotCheckDraw.contract))
+                                     .where(SpotCheckDraw.status != DrawStatus.DRAWN)
+                                     .order_by(SpotCheckDraw.id.desc()).limit(50)).all()
         return {"waiting": waiting, "evaluator": False} if waiting else None
     return None
 

@@ -1,0 +1,214 @@
+"""The ledgers page (台账) and its downloads; the open-contracting (OCDS) download."""
+
+from __future__ import annotations
+
+import json
+from io import BytesIO
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
+
+from reliefsvc.common import exportgate
+from reliefsvc.contracts.models import Contract
+from reliefsvc.extensions import db
+from reliefsvc.ledgers import forms, service
+from reliefsvc.ledgers.workbook import write_workbook
+from reliefsvc.security.access import restrict_access
+from reliefsvc.security.models import Role
+
+bp = Blueprint("ledgers", __name__, url_prefix="/ledgers")
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+#: who files ledgers: the officer (all), the provider's manager (its own contracts)
+FILERS = (Role.OFFICER, Role.PROVIDER_MANAGER)
+
+
+def _contract_choices(form_field, contracts, optional: bool) -> None:
+    choices = [SelectChoice(0, _("All contracts"))] if optional else []
+    form_field.choices = choices + [SelectChoice(c.id, f"{c.contract_no} {c.provider.name}") for c in contracts]
+
+
+def _villages():
+    from reliefsvc.regions.models import Level, Region
+
+    return db.session.scalars(sa.select(Region).where(Region.level == Level.VILLAGE).order_by(Region.code)).all()
+
+
+def _forms(contracts, args=None):
+    made = {
+        "service": forms.ServiceLedgerForm(formdata=args, prefix="s"),
+        "rectifications": forms.RectificationLedgerForm(formdata=args, prefix="r"),
+        "payments": forms.PaymentLedgerForm(formdata=args, prefix="p"),
+        "evaluations": forms.EvaluationSummaryForm(formdata=args, prefix="e"),
+    }
+    _contract_choices(made["service"].contract_id, contracts, optional=False)
+    _contract_choices(made["rectifications"].contract_id, contracts, optional=True)
+    _contract_choices(made["payments"].contract_id, contracts, optional=True)
+    if current_user.role is Role.OFFICER:
+        made["spotchecks"] = forms.SpotCheckLedgerForm(formdata=args, prefix="k")
+        _contract_choices(made["spotchecks"].contract_id, contracts, optional=True)
+        made["cases"] = forms.CaseLedgerForm(formdata=args, prefix="c")
+        made["cases"].village_id.choices = [SelectChoice(v.id, f"{v.parent.name if v.parent else ''} {v.name}")
+                                            for v in _villages()]
+    return made
+
+
+@bp.route("/")
+@restrict_access(*FILERS)
+def index():
+    contracts = service.visible_contracts(current_user)
+    return render_template("ledgers/index.html", forms=_forms(contracts), officer=current_user.role is Role.OFFICER)
+
+
+def _send(ledger: service.Ledger):
+    out = BytesIO()
+    write_workbook(out, ledger.sheets, title=ledger.title)
+    out.seek(0)
+    return send_file(out, mimetype=XLSX, as_attachment=True, download_name=ledger.filename)
+
+
+def _valid(form):
+    """The filter form read from the query string, or back to the page with its errors."""
+    if not form.validate():
+        for name, errors in form.errors.items():
+            for error in errors:
+                flash(f"{form[name].label.text}：{error}", "danger")
+        return False
+    return True
+
+
+def _contract(contract_id: int | None, contracts) -> Contract | None:
+    """The contract chosen (0 or none: all), which must be one the user may see (else 404)."""
+    if not contract_id:
+        return None
+    found = next((c for c in contracts if c.id == contract_id), None)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _fail(exc: service.LedgerError):
+    from reliefsvc.web import in_locale
+
+    flash(in_locale(exc), "danger")
+    return redirect(url_for("ledgers.index"))
+
+
+@bp.route("/service.xlsx")
+@restrict_access(*FILERS)
+def service_ledger():
+    contracts = service.visible_contracts(current_user)
+    form = _forms(contracts, request.args)["service"]
+    _contract(request.args.get("s-contract_id", type=int), contracts)  # another provider's contract: 404
+    if not _valid(form):
+        return redirect(url_for("ledgers.index"))
+    contract = _contract(form.contract_id.data, contracts)
+    if contract is None:
+        abort(404)
+    try:
+        return _send(service.service_ledger(contract, form.day_from.data, form.day_to.data))
+    except service.LedgerError as exc:
+        return _fail(exc)
+
+
+@bp.route("/cases.xlsx", methods=["GET", "POST"])
+@restrict_access(Role.OFFICER)
+def case_ledger():
+    from reliefsvc.regions.models import Level, Region
+
+    # The filters ride in the query string; the reason comes by POST (security.exports).
+    form = forms.CaseLedgerForm(formdata=request.args, prefix="c")
+    form.village_id.choices = [SelectChoice(v.id, v.name) for v in _villages()]
+    if not _valid(form):
+        return redirect(url_for("ledgers.index"))
+    village = db.session.get(Region, form.village_id.data)
+    if village is None or village.level is not Level.VILLAGE:
+        abort(404)
+    gate, reason = exportgate.reason_given()
+    if reason is None:
+        return exportgate.ask(gate, _("Case service ledger of %(village)s (Excel)", village=village.name),
+                              url_for("ledgers.index"))
+    try:
+        ledger = service.case_ledger(village, form.day_from.data, form.day_to.data)
+    except service.LedgerError as exc:
+        return _fail(exc)
+    out = BytesIO()
+    rows = write_workbook(out, ledger.sheets, title=ledger.title)
+    exportgate.record_personal_export("ledgers.case_service_ledger", reason, rows, {
+        "village": village.code, "from": form.day_from.data, "to": form.day_to.data})
+    out.seek(0)
+    return send_file(out, mimetype=XLSX, as_attachment=True, download_name=ledger.filename)
+
+
+@bp.route("/spotchecks.xlsx")
+@restrict_access(Role.OFFICER)
+def spotcheck_ledger():
+    contracts = service.visible_contracts(current_user)
+    form = _forms(contracts, request.args)["spotchecks"]
+    _contract(request.args.get("k-contract_id", type=int), contracts)  # another provider's contract: 404
+    if not _valid(form):
+        return redirect(url_for("ledgers.index"))
+    try:
+        return _send(service.spotcheck_ledger(_contract(form.contract_id.data, contracts), form.day_from.data,
+                                              form.day_to.data))
+    except service.LedgerError as exc:
+        return _fail(exc)
+
+
+@bp.route("/rectifications.xlsx")
+@restrict_access(*FILERS)
+def rectification_ledger():
+    contracts = service.visible_contracts(current_user)
+    form = _forms(contracts, request.args)["rectifications"]
+    _contract(request.args.get("r-contract_id", type=int), contracts)  # another provider's contract: 404
+    if not _valid(form):
+        return redirect(url_for("ledgers.index"))
+    try:
+        return _send(service.rectification_ledger(current_user, _contract(form.contract_id.data, contracts),
+                                                  form.status.data or "", form.day_from.data, form.day_to.data))
+    except service.LedgerError as exc:
+        return _fail(exc)
+
+
+@bp.route("/payments.xlsx")
+@restrict_access(*FILERS)
+def payment_ledger():
+    contracts = service.visible_contracts(current_user)
+    form = _forms(contracts, request.args)["payments"]
+    _contract(request.args.get("p-contract_id", type=int), contracts)  # another provider's contract: 404
+    if not _valid(form):
+        return redirect(url_for("ledgers.index"))
+    return _send(service.payment_ledger(current_user, _contract(form.contract_id.data, contracts), form.year.data))
+
+
+@bp.route("/evaluations.xlsx")
+@restrict_access(*FILERS)
+def evaluation_summary():
+    form = _forms(service.visible_contracts(current_user), request.args)["evaluations"]
+    if not _valid(form):
+        return redirect(url_for("ledgers.index"))
+    return _send(service.evaluation_summary(current_user, form.year.data))
+
+
+@bp.route("/ocds.json")
+@restrict_access(Role.OFFICER)
+def ocds():
+    from reliefsvc.reports import ocds as opendata
+
+    package = opendata.release_package(current_app.config)
+    body = json.dumps(package, ensure_ascii=False, indent=2).encode("utf-8")
+    return send_file(BytesIO(body), mimetype="application/json", as_attachment=True,
+                     download_name=f"ocds-{package['publishedDate'][:10]}.json")
