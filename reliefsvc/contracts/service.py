@@ -659,6 +659,30 @@ def count_record(contract_id: int, service_type_code: str, month: str, case_id: 
         _upsert(MonthCase, {**keys, "case_id": case_id}, {"records": sign})
 
 
+# --- issue 16: the ledger import counts its new records in bulk ---
+def count_records_bulk(contract_id: int, months: dict[tuple[str, str], list[int]],
+                       households: dict[tuple[str, str, int], int]) -> None:
+    """``count_record(..., "submitted", +1)`` for many records at once: ``months`` maps
+    (service type, month) to [records, minutes], ``households`` (type, month, case id) to records."""
+    _upsert_many(MonthCounter, ("contract_id", "service_type_code", "month"), ("delivered", "accepted", "minutes"),
+                 [{"contract_id": contract_id, "service_type_code": code, "month": month, "delivered": records,
+                   "accepted": 0, "minutes": minutes} for (code, month), (records, minutes) in sorted(months.items())])
+    _upsert_many(MonthCase, ("contract_id", "service_type_code", "month", "case_id"), ("records",),
+                 [{"contract_id": contract_id, "service_type_code": code, "month": month, "case_id": case_id,
+                   "records": records} for (code, month, case_id), records in sorted(households.items())])
+
+
+def _upsert_many(model, keys: tuple[str, ...], deltas: tuple[str, ...], rows: list[dict]) -> None:
+    """``_upsert`` for many rows of distinct keys: one statement, executed for all of them."""
+    if not rows:
+        return
+    _upsert(model, {k: rows[0][k] for k in keys}, {k: rows[0][k] for k in deltas})  # builds and caches the statement
+    stmt = _UPSERTS[(db.session.get_bind().dialect.name, model, keys, deltas)]
+    with db.session.no_autoflush:
+        for start in range(0, len(rows) - 1, 5000):
+            db.session.execute(stmt, rows[1 + start:1 + start + 5000])
+
+
 def count_refuted(contract_id: int, service_type_code: str, month: str, sign: int = 1) -> None:
     _upsert(MonthCounter, {"contract_id": contract_id, "service_type_code": service_type_code, "month": month},
             {"refuted": sign})

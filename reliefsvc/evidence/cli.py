@@ -1,3 +1,4 @@
+import os
 import sys
 
 import click
@@ -5,6 +6,7 @@ import sqlalchemy as sa
 from flask.cli import with_appcontext
 
 from reliefsvc.cli import finish_import, import_options, read_input_file
+from reliefsvc.common import exportgate
 from reliefsvc.contracts.models import Contract
 from reliefsvc.evidence import ledger
 from reliefsvc.extensions import db
@@ -48,7 +50,32 @@ def export_command(contract_no, output):
         click.echo("-o: the file must end in .csv or .xlsx / 输出文件须为 .csv 或 .xlsx", err=True)
         sys.exit(2)
     rows = ledger.export_ledger(_contract(contract_no), output)
+    # Worker ID numbers and positions leave the platform: audited (issue 15). The options are
+    # fixed by the interchange spec, so the reason is "CLI" with the operating-system user.
+    exportgate.cli_export("records.ledger", rows, {"contract": contract_no, "output": os.path.basename(output)})
+    db.session.commit()
     click.echo(f"exported {rows} records to {output}")
+
+
+@services_group.command("sweep")
+@click.option("--grace-hours", default=24.0, show_default=True, type=float,
+              help="Keep files stored less than this long ago (their request may still be running).")
+@click.option("--dry-run", is_flag=True, help="Count the orphan files, remove nothing.")
+@with_appcontext
+def sweep_command(grace_hours, dry_run):
+    """Remove evidence files no row names (left by killed or rolled-back uploads) and old temporaries."""
+    from datetime import timedelta
+
+    from reliefsvc.evidence import get_storage, service
+
+    grace = timedelta(hours=max(0.0, grace_hours))
+    result = service.sweep_orphan_files(grace=grace, dry_run=dry_run)
+    temporaries = 0 if dry_run else get_storage().sweep_temporaries(older_than=grace)
+    db.session.rollback()  # it only read
+    verb = "would remove" if dry_run else "removed"
+    click.echo(f"checked {result.checked} files: {result.orphans} orphans, {verb} "
+               f"{result.orphans if dry_run else result.removed}; {temporaries} temporary files removed / "
+               f"检查文件 {result.checked} 个，孤立文件 {result.orphans} 个")
 
 
 COMMANDS = [services_group]

@@ -53,6 +53,10 @@ class ServiceRecord(db.Model):
         sa.Index("ix_service_record_worker_started", "worker_id", "started_at"),
         sa.Index("ix_service_record_contract_started", "contract_id", "started_at"),
         sa.Index("ix_service_record_case_started", "case_id", "started_at"),
+        # issue 16: the record list by status (and type), newest first; the phone form's recent households
+        sa.Index("ix_service_record_status_started", "status", "started_at"),
+        sa.Index("ix_service_record_status_type_started", "status", "service_type_code", "started_at"),
+        sa.Index("ix_service_record_submitted_by", "submitted_by_id", "submitted_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -20,7 +20,7 @@ from reliefsvc.contracts import rules as contract_rules
 from reliefsvc.contracts import service as contracts
 from reliefsvc.contracts.models import Contract, ContractStatus, ServiceType
 from reliefsvc.db import utcnow
-from reliefsvc.evidence import events, get_storage, photos
+from reliefsvc.evidence import events, get_storage, photos, quota
 from reliefsvc.evidence.content import ContentError
 from reliefsvc.evidence.models import (
     Photo,
@@ -116,12 +116,15 @@ def _count(record: ServiceRecord, sign: int) -> None:
                            record.minutes, record.status.value, sign)
 
 
-def store_photo(upload: Upload, facts: photos.PhotoFacts | None = None) -> Photo:
+def store_photo(upload: Upload, facts: photos.PhotoFacts | None = None, organisation_id: int | None = None) -> Photo:
     """Check, read and store one photo (original and display copy); once per content.
 
     ``facts`` from an earlier ``photos.examine`` of the same bytes saves decoding twice.
+    The bytes count against the quota of ``organisation_id`` (default: the uploader's).
     """
     facts = facts or photos.examine(upload.data)
+    quota.ensure_room(organisation_id if organisation_id is not None else quota.current_organisation_id(),
+                      len(upload.data))
     storage = get_storage()
     stored = storage.put(io.BytesIO(upload.data), max_bytes=photos.MAX_PHOTO_BYTES)
     existing = db.session.scalar(sa.select(Photo).where(Photo.sha256 == stored.sha256))
@@ -148,7 +151,8 @@ def submit(data: RecordInput, uploads: list[Upload], user: User | None, source: 
     stored = []
     for i, upload in enumerate(uploads):
         try:
-            stored.append((store_photo(upload, facts[i] if facts else None), upload.filename))
+            stored.append((store_photo(upload, facts[i] if facts else None,
+                                       organisation_id=data.contract.provider.organisation_id), upload.filename))
         except ContentError as exc:
             raise RecordError(f"照片“{upload.filename}”：{exc.zh}", f"photo {upload.filename}: {exc.en}", "photos") from None
     ref = (data.record_ref or "").strip()
@@ -215,7 +219,8 @@ def correct(record: ServiceRecord, data: RecordInput, uploads: list[Upload], kee
     new_photos = []
     for upload in uploads:
         try:
-            new_photos.append((store_photo(upload), upload.filename))
+            new_photos.append((store_photo(upload, organisation_id=record.contract.provider.organisation_id),
+                               upload.filename))
         except ContentError as exc:
             raise RecordError(f"照片“{upload.filename}”：{exc.zh}", f"photo {upload.filename}: {exc.en}", "photos") from None
     before = _snapshot(record)
@@ -275,7 +280,9 @@ def records_for(user, **filters):
     """Records the user may see, newest first, with the filters of the review list."""
     from reliefsvc.providers.models import Provider
 
-    query = sa.select(ServiceRecord).join(Contract).join(Provider)
+    # No join to contracts for the bureau (every record is visible): the counts and the
+    # newest-first page then read the (status, type, started_at) indexes alone.
+    query = sa.select(ServiceRecord)
     if filters.get("sort") == "risk":
         query = query.order_by(ServiceRecord.risk_score.desc(), ServiceRecord.started_at.desc(), ServiceRecord.id.desc())
     else:
@@ -289,7 +296,8 @@ def records_for(user, **filters):
                                               IntegrityFlag.code == filters["flag"],
                                               IntegrityFlag.dismissed_at.is_(None)))
     if user.role.is_provider:
-        query = query.where(Provider.organisation_id == user.organisation_id)
+        query = query.where(ServiceRecord.contract_id.in_(
+            sa.select(Contract.id).join(Provider).where(Provider.organisation_id == user.organisation_id)))
     if filters.get("contract_id"):
         query = query.where(ServiceRecord.contract_id == filters["contract_id"])
     if filters.get("status"):
@@ -305,3 +313,83 @@ def records_for(user, **filters):
     if filters.get("day_to"):
         query = query.where(ServiceRecord.started_at < filters["day_to"])
     return query
+
+
+# --- orphan files --------------------------------------------------------------------------
+
+#: How long a stored file may wait for the row that names it: a request stores its photos
+#: before its transaction commits, so a younger file without a row may be in flight.
+ORPHAN_GRACE = timedelta(hours=24)
+_SWEEP_BATCH = 500
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    checked: int
+    orphans: int
+    removed: int
+
+
+def _digest_columns() -> list[sa.Column]:
+    """Every column that names a stored file: by convention, and in every room, ``*sha256``.
+
+    Read from the metadata so that a room added later is covered without a change here;
+    a column so named that holds no file only makes the sweep keep more.
+    """
+    return [c for t in db.metadata.sorted_tables for c in t.columns if c.name.endswith("sha256")]
+
+
+def _referenced(digests: list[str], columns: list[sa.Column]) -> set[str]:
+    found: set[str] = set()
+    for column in columns:
+        found |= set(db.session.scalars(sa.select(column).where(column.in_(digests)).distinct()))
+    return found
+
+
+def sweep_orphan_files(grace: timedelta = ORPHAN_GRACE, dry_run: bool = False) -> SweepResult:
+    """Remove the evidence files no row names and no ``put`` touched within ``grace``.
+
+    A request killed, or rolled back, after it stored its photos leaves their files
+    without a row (the store writes outside the transaction). Reads only; never commits.
+    """
+    import time
+
+    storage = get_storage()
+    columns = _digest_columns()
+    cutoff = time.time() - grace.total_seconds()
+    checked = orphans = removed = 0
+    batch: list[str] = []
+
+    def settle() -> None:
+        nonlocal orphans, removed
+        known = _referenced(batch, columns)
+        for digest in batch:
+            if digest in known:
+                continue
+            orphans += 1
+            if not dry_run and storage.delete_if_unreferenced(
+                    digest, lambda d: bool(_referenced([d], columns)) or _touched_since(storage, d, cutoff)):
+                removed += 1
+        batch.clear()
+
+    for digest, mtime in storage.iter_stored():
+        checked += 1
+        if mtime > cutoff:
+            continue
+        batch.append(digest)
+        if len(batch) >= _SWEEP_BATCH:
+            settle()
+    if batch:
+        settle()
+    return SweepResult(checked, orphans, removed)
+
+
+def _touched_since(storage, digest: str, cutoff: float) -> bool:
+    """Whether a ``put`` refreshed the file since the sweep listed it (it is in use again)."""
+    path = getattr(storage, "_path_for", None)
+    if path is None:
+        return False
+    try:
+        return path(digest).stat().st_mtime > cutoff
+    except FileNotFoundError:
+        return False

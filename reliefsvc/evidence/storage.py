@@ -17,12 +17,13 @@ can stand behind the same interface later (see docs/evidence-storage.md).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -133,6 +134,14 @@ class EvidenceStorage(Protocol):
         """
         ...
 
+    def iter_stored(self) -> Iterator[tuple[str, float]]:
+        """Every complete file as (SHA-256, time of its last ``put`` as a Unix time).
+
+        For the orphan sweep (evidence.service.sweep_orphan_files): a file whose request
+        was rolled back or killed after ``put`` has no row that names it.
+        """
+        ...
+
 
 class LocalEvidenceStorage:
     """Evidence files in a directory, normally ``<instance>/evidence``.
@@ -174,6 +183,10 @@ class LocalEvidenceStorage:
                 # missing_ok: a sweep may have taken a stalled upload's file; the content
                 # is stored all the same.
                 tmp_path.unlink(missing_ok=True)
+                # Fresh again: the orphan sweep spares files put within its grace period,
+                # and this one is about to be named by the caller's transaction.
+                with contextlib.suppress(FileNotFoundError):
+                    os.utime(final)
                 return StoredFile(sha256, size, is_new=False)
             self._make_fan_out_dirs(final.parent)
             os.replace(tmp_path, final)
@@ -237,6 +250,22 @@ class LocalEvidenceStorage:
                     continue
                 removed += 1
         return removed
+
+
+    def iter_stored(self) -> Iterator[tuple[str, float]]:
+        for first in sorted(self.root.iterdir()):
+            if first.name == "tmp" or not first.is_dir():
+                continue
+            for second in sorted(first.iterdir()):
+                if not second.is_dir():
+                    continue
+                with os.scandir(second) as entries:
+                    for entry in entries:
+                        if _DIGEST.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+                            try:
+                                yield entry.name, entry.stat(follow_symlinks=False).st_mtime
+                            except FileNotFoundError:
+                                continue
 
 
 def _copy_hashing(stream: BinaryIO, fd: int, max_bytes: int | None) -> tuple[str, int]:

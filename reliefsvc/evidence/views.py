@@ -24,15 +24,17 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup, escape
 from wtforms.fields.choices import SelectChoice
 
 from reliefsvc import audit
 from reliefsvc.cases.models import Case
-from reliefsvc.common import panels
+from reliefsvc.common import exportgate, panels
 from reliefsvc.common.formatting import LOCAL_TZ, now_local
 from reliefsvc.contracts import service as contracts
 from reliefsvc.contracts.models import Contract, ContractStatus, ServiceType
-from reliefsvc.evidence import events, get_storage, ledger, service
+from reliefsvc.evidence import events, get_storage, ledger, photos, service
+from reliefsvc.evidence.content import ContentError
 from reliefsvc.evidence.forms import LedgerForm, RecordForm, ReviewForm
 from reliefsvc.evidence.models import Photo, RecordPhoto, RecordSource, RecordStatus, ServiceRecord
 from reliefsvc.extensions import db
@@ -117,23 +119,75 @@ def index():
         except ValueError:
             continue
         filters[bound] = (day + timedelta(days=1 if key == "to" else 0)).replace(tzinfo=LOCAL_TZ)
-    page = db.paginate(service.records_for(current_user, **filters), per_page=current_app.config["PAGE_SIZE"],
-                       error_out=False)
-    visible_contracts = contracts.search(current_user)
+    # What each row shows is loaded with the page (a page of 50 in a handful of queries,
+    # not one per row); the filter lists read only the columns they show.
+    query = service.records_for(current_user, **filters).options(
+        sa.orm.selectinload(ServiceRecord.photos), sa.orm.joinedload(ServiceRecord.service_type),
+        sa.orm.joinedload(ServiceRecord.worker), sa.orm.joinedload(ServiceRecord.contract),
+        sa.orm.joinedload(ServiceRecord.case).joinedload(Case.village))
+    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    shown = sa.select(Contract.id, Contract.contract_no, Contract.provider_id).join(Provider) \
+        .order_by(Contract.starts_on.desc(), Contract.contract_no)
+    if current_user.role.is_provider:
+        shown = shown.where(Provider.organisation_id == current_user.organisation_id)
+    visible_contracts = db.session.execute(shown).all()
     provider_ids = {c.provider_id for c in visible_contracts}
-    workers = db.session.scalars(sa.select(Staff).where(Staff.provider_id.in_(provider_ids))
+    workers = db.session.execute(sa.select(Staff.id, Staff.name).where(Staff.provider_id.in_(provider_ids))
                                  .order_by(Staff.name)).all() if provider_ids else []
     from reliefsvc.regions.models import Level, Region
 
-    villages = db.session.scalars(sa.select(Region).where(Region.level == Level.VILLAGE).order_by(Region.code)).all()
+    township = sa.orm.aliased(Region)
+    villages = db.session.execute(
+        sa.select(Region.id, Region.name, township.name.label("parent_name"))
+        .outerjoin(township, township.id == Region.parent_id)
+        .where(Region.level == Level.VILLAGE).order_by(Region.code)).all()
+    # A province has 16 000 villages and thousands of workers: their <option>s are joined
+    # here in one pass (a template loop over them took seconds).
     return render_template("records/index.html", page=page, args=args, contracts=visible_contracts,
                            types=contracts.service_types(), statuses=RecordStatus, workers=workers,
-                           villages=villages, flag_codes=CODE_LABELS)
+                           villages=villages, flag_codes=CODE_LABELS,
+                           contract_options=_options(visible_contracts, args.get("contract_id"),
+                                                     lambda c: c.contract_no),
+                           worker_options=_options(workers, args.get("worker_id"), lambda w: w.name),
+                           village_options=_options(villages, args.get("village_id"),
+                                                    lambda v: f"{v.parent_name or ''} {v.name}"))
+
+
+def _options(rows, selected: str | None, label) -> Markup:
+    """``<option>`` elements for rows with an ``id``, the one whose id is ``selected`` marked."""
+    return Markup("".join(  # noqa: S704 — ids are integers, every label is escaped
+        f'<option value="{row.id}"{" selected" if str(row.id) == selected else ""}>{escape(label(row))}</option>'
+        for row in rows))
+
+
+def _examine_outside_the_lock() -> dict[bytes, photos.PhotoFacts]:
+    """Read a submission's photos before its write transaction, keyed by their bytes.
+
+    On SQLite a form post holds the database's write lock from its first query (BEGIN
+    IMMEDIATE); reading a phone photo takes a good part of a second, and fifty workers
+    sending at once queued behind each other's photos past the busy timeout
+    (``bench/load.py`` saw "database is locked"). Nothing has been written when this runs:
+    ending the read-only transaction lets others write while this request reads its
+    photos; the record is then written in one transaction as before. A photo that cannot
+    be read is left out: ``service.submit`` reads it again and says why.
+    """
+    files = [f for f in request.files.getlist("photos") if f and f.filename]
+    if not files:
+        return {}
+    db.session.commit()
+    found = {}
+    for f in files:
+        data = f.read()
+        f.seek(0)
+        with contextlib.suppress(ContentError):
+            found[data] = photos.examine(data)
+    return found
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @restrict_access(*PROVIDER_PEOPLE)
 def new():
+    read_photos = _examine_outside_the_lock() if request.method == "POST" else {}
     my_contracts = _my_contracts()
     if not my_contracts:
         flash(_("Your organisation has no active contract: records cannot be submitted."), "warning")
@@ -179,13 +233,25 @@ def new():
         try:
             if st is not None and st.photo_required and not uploads:
                 raise service.RecordError(f"“{st.name_zh}”须附现场照片", "this service type needs a photo", "photos")
-            record = service.submit(data, uploads, current_user, RecordSource.PHONE)
+            facts = [read_photos.get(u.data) for u in uploads]
+            record = service.submit(data, uploads, current_user, RecordSource.PHONE,
+                                    facts=facts if all(facts) else None)
         except service.RecordError as exc:
             db.session.rollback()
             target = form[exc.field] if exc.field and exc.field in form else None
             if target is not None:
                 target.errors = [*target.errors, in_locale(exc)]
             flash(in_locale(exc), "danger")
+        except sa.exc.IntegrityError:
+            # The same form sent twice at once (a phone retrying while its first upload was
+            # still being saved): both passed the look-up above, the database let one in.
+            # That one is the record; this answer points at it, as for any retry.
+            db.session.rollback()
+            existing = db.session.scalar(sa.select(ServiceRecord).where(
+                ServiceRecord.contract_id == form.contract_id.data, ServiceRecord.record_ref == ref))
+            if existing is None:
+                raise
+            return redirect(url_for("records.show", record_id=existing.id))
         else:
             flash(_("Record saved: it now waits for the bureau's review."), "success")
             return redirect(url_for("records.show", record_id=record.id))
@@ -325,13 +391,19 @@ def ledger_import():
     return render_template("records/ledger.html", form=form, report=report)
 
 
-@bp.route("/ledger/<int:contract_id>.xlsx")
+@bp.route("/ledger/<int:contract_id>.xlsx", methods=["GET", "POST"])
 @restrict_access(*BUREAU_ROLES, Role.PROVIDER_MANAGER)
 def ledger_export(contract):
+    # Worker ID numbers and service positions: asked for a reason, audited (issue 15).
+    form, reason = exportgate.reason_given()
+    if reason is None:
+        return exportgate.ask(form, _("Service ledger of %(no)s (Excel)", no=contract.contract_no),
+                              url_for("contracts.show", contract_id=contract.id))
     fd, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(fd)
     try:
-        ledger.export_ledger(contract, path)
+        rows = ledger.export_ledger(contract, path)
+        exportgate.record_personal_export("records.ledger", reason, rows, {"contract": contract.contract_no})
         with open(path, "rb") as fh:
             data = fh.read()
     finally:

@@ -9,9 +9,9 @@ Two independent 64-bit hashes are kept per photo (see docs/integrity.md):
 
 Both follow the construction of ``imagehash.phash`` / ``imagehash.dhash`` 4.x (same
 thumbnail sizes, LANCZOS filter, median rule and bit order, first cell as the most
-significant bit). We do not depend on imagehash: it brings numpy, scipy and PyWavelets
-for what is ~40 lines of arithmetic on a 32x32 thumbnail here, and it neither applies
-EXIF orientation nor decodes JPEGs at reduced size (we do both, so values may differ
+significant bit). We do not depend on imagehash: it brings PyWavelets for what is a few
+lines of numpy on a 32x32 thumbnail here, and it neither applies EXIF orientation nor
+decodes JPEGs at reduced size (we do both, so values may differ
 from imagehash's by a bit or two; only our own hashes are ever compared).
 """
 
@@ -22,6 +22,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import combinations
 
+import numpy as np
 from PIL import Image, ImageOps
 
 HASH_BITS = 64
@@ -35,6 +36,7 @@ _DCT_BASIS = tuple(
     tuple(math.cos(math.pi * k * (2 * n + 1) / (2 * _PHASH_SIDE)) for n in range(_PHASH_SIDE))
     for k in range(_PHASH_KEEP)
 )
+_DCT_MATRIX = np.array(_DCT_BASIS, dtype=np.float64)  # 8 x 32
 
 
 def _bits_to_int(bits: Iterable[bool]) -> int:
@@ -59,20 +61,15 @@ def _grey(image: Image.Image) -> Image.Image:
 def phash_of(grey: Image.Image) -> int:
     """64-bit DCT hash of a grey ("L") image."""
     small = grey.resize((_PHASH_SIDE, _PHASH_SIDE), Image.Resampling.LANCZOS)
-    data = small.tobytes()
-    side = _PHASH_SIDE
-    rows = [data[r * side:(r + 1) * side] for r in range(side)]
+    pixels = np.frombuffer(small.tobytes(), dtype=np.uint8).reshape(_PHASH_SIDE, _PHASH_SIDE).astype(np.float64)
     # Separable DCT, only the 8 lowest frequencies in each direction are ever needed:
-    # first along each row (horizontal frequency v), then down each column (vertical u).
-    row_coeffs = [[sum(b * p for b, p in zip(basis, row, strict=True)) for basis in _DCT_BASIS]
-                  for row in rows]
-    coeffs = []
-    for basis in _DCT_BASIS:  # vertical frequency u, the row of the 8x8 block
-        for v in range(_PHASH_KEEP):
-            coeffs.append(sum(b * row_coeffs[n][v] for n, b in enumerate(basis)))
-    ordered = sorted(coeffs)
+    # along each row (horizontal frequency v), then down each column (vertical u).
+    # numpy does in microseconds what the same sums in pure Python took ~10 ms for
+    # (15 windows a photo: most of a photo's intake time before).
+    coeffs = (_DCT_MATRIX @ (pixels @ _DCT_MATRIX.T)).ravel()
+    ordered = np.sort(coeffs)
     median = (ordered[31] + ordered[32]) / 2
-    return _bits_to_int(c > median for c in coeffs)
+    return _bits_to_int((coeffs > median).tolist())
 
 
 def dhash_of(grey: Image.Image) -> int:
