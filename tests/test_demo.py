@@ -69,3 +69,52 @@ def test_each_home_page_leads_to_the_days_work(run_cli, client):
         for word in words:
             assert word in page, (username, word)
         client.post("/logout")
+
+
+def test_the_demo_county_has_something_to_show_for_every_capability(run_cli, db):
+    """Issue 17: each capability has its example in the (small) demo the browser tests use."""
+    from reliefsvc.assessments.models import Assessment, AssessmentStatus
+    from reliefsvc.contracts.models import Contract
+    from reliefsvc.evaluations import service as evaluations
+    from reliefsvc.evaluations.models import Evaluation, EvaluationStatus
+    from reliefsvc.hiring.models import HiringRiskResult
+    from reliefsvc.integrity.models import CODE_LABELS, IntegrityFlag
+    from reliefsvc.payments.models import EntryStatus, FundUseReport, PaymentEntry
+    from reliefsvc.providers.models import Provider
+    from reliefsvc.rectifications.models import NoticeStatus, RectificationNotice
+    from reliefsvc.spotchecks.models import SpotCheckDraw
+
+    assert run_cli("demo", "load", "--small").exit_code == 0
+    values = lambda column: set(db.session.scalars(sa.select(column).distinct()))  # noqa: E731
+    assert count(Provider) == 3
+    contracts = db.session.scalars(sa.select(Contract)).all()
+    assert len({c.starts_on.year for c in contracts}) == 2, "a previous-year contract beside this year's three"
+    assert values(IntegrityFlag.code) == set(CODE_LABELS)
+    assert {"low", "high"} <= {str(v) for v in values(HiringRiskResult.level)}
+    assessments = db.session.scalars(sa.select(Assessment)).all()
+    assert {a.status for a in assessments} == set(AssessmentStatus)
+    assert any(a.undecided_appeals for a in assessments), "an appealed assessment"
+    draws = db.session.scalars(sa.select(SpotCheckDraw)).all()
+    done = [d for d in draws if d.published_at is not None]
+    assert done and done[0].escalations >= 1 and all(i.outcome is not None for i in done[0].items)
+    assert any(i.outcome is None for d in draws for i in d.items), "an open draw waiting for its evaluators"
+    assert values(RectificationNotice.status) == set(NoticeStatus)
+    assert {EntryStatus.PROPOSED, EntryStatus.APPROVED} <= values(PaymentEntry.status)
+    assert count(FundUseReport) >= 2
+    signed = db.session.scalar(sa.select(Evaluation).where(Evaluation.status == EvaluationStatus.SIGNED))
+    assert signed is not None and evaluations.render_report(signed).startswith(b"%PDF")
+
+
+def test_the_full_demo_reads_its_photos_on_all_cores_with_the_same_result():
+    import random
+
+    from reliefsvc.demo.records import _examine_all, photo
+    from reliefsvc.evidence import photos
+    from reliefsvc.evidence.service import Upload
+
+    rng = random.Random(3)
+    uploads = [Upload(photo(rng, None, None), f"{i}.jpg") for i in range(3)]
+    facts = _examine_all(uploads)
+    assert len(facts) == 3  # the machines this runs on have two cores or more
+    for upload in uploads:
+        assert facts[id(upload)] == photos.examine(upload.data)

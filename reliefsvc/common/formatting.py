@@ -51,6 +51,8 @@ def plain_number(value) -> str:
     """A Decimal as people write it: 120 not 1.2E+2, 0.95 not 0.9500."""
     if value is None:
         return ""
+    if isinstance(value, float):  # a float's shortest text (82.4), not its binary expansion
+        value = repr(value)
     text = format(Decimal(value).normalize(), "f")
     return text
 

@@ -1,5 +1,6 @@
 """Spot checks in the demo county: one finished and published draw of the sloppy
-provider (a false service found, the record refuted), and one open draw of the sound
+provider (a false service found, the record refuted, the sample then escalated over the
+same frame and seed and the new tickets checked too), and one open draw of the sound
 provider whose checks wait for the evaluators."""
 
 from __future__ import annotations
@@ -42,19 +43,29 @@ def step(ctx):
     rolled = now_local().replace(hour=9, minute=30, second=0, microsecond=0) - timedelta(days=6)
     service.enter_seed(done, "3-5-1-6-2-4-4-1", "王秀兰（掷骰子）", "赵德胜、李明", rolled, officer)
     false_ones = 0
-    for item in done.items:
-        refute = false_ones == 0 and item.record.case_id is not None and item.stratum.value == "random"
-        if item.evaluator is None:
-            continue
-        if refute:
-            false_ones += 1
-            data = service.CheckInput(outcome=CheckOutcome.NOT_DELIVERED, method="phone", service_happened=False,
-                                      remarks="户主说记录的那天没有人来过家里，近两个月未见服务人员。", satisfaction=2)
-        else:
-            data = service.CheckInput(outcome=CheckOutcome.CONFIRMED, method="phone", service_happened=True,
-                                      minutes=rng.choice([20, 30, 40, 45]), what_done=rng.choice(WHAT_DONE),
-                                      satisfaction=rng.choice([4, 5, 5]))
-        service.file_check(item, data, item.evaluator)
+
+    def check(items):
+        nonlocal false_ones
+        for item in items:
+            if item.evaluator is None or item.outcome is not None:
+                continue
+            if false_ones == 0 and item.record.case_id is not None and item.stratum.value == "random":
+                false_ones += 1
+                data = service.CheckInput(outcome=CheckOutcome.NOT_DELIVERED, method="phone", service_happened=False,
+                                          remarks="户主说记录的那天没有人来过家里，近两个月未见服务人员。", satisfaction=2)
+            else:
+                data = service.CheckInput(outcome=CheckOutcome.CONFIRMED, method="phone", service_happened=True,
+                                          minutes=rng.choice([20, 30, 40, 45]), what_done=rng.choice(WHAT_DONE),
+                                          satisfaction=rng.choice([4, 5, 5]))
+            service.file_check(item, data, item.evaluator)
+
+    check(done.items)
+    # A false service found: the officer grows the sample over the same frame and seed (to
+    # the size the results suggest, or ten more) and the new tickets are checked too.
+    found = service.results(done)
+    if found.complete and done.size < done.population_size:
+        grow_to = found.escalate_to or min(done.size + 10, done.population_size)
+        check(service.escalate(done, grow_to, officer))
     if all(i.outcome is not None for i in done.items):
         service.publish(done, officer)
 

@@ -45,3 +45,10 @@ def test_shares_are_percentages_and_decimals_plain():
     assert formatting.percent(Decimal("0.9029")) == "90.3%"
     assert formatting.plain_number(Decimal("1.2E+2")) == "120"
     assert formatting.plain_number(Decimal("0.9500")) == "0.95"
+
+
+def test_a_float_is_written_as_typed_not_as_its_binary_expansion():
+    # A record's risk score is a float column: 82.4, not 82.400000000000005684341886080801486968994140625.
+    assert formatting.plain_number(82.4) == "82.4"
+    assert formatting.plain_number(60.0) == "60"
+    assert formatting.plain_number(0.1 + 0.2) == "0.30000000000000004"
