@@ -12,6 +12,7 @@ once, and two villages 20 km apart within minutes). The integrity checks find al
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import multiprocessing
@@ -24,7 +25,7 @@ from PIL import Image, ImageDraw
 from reliefsvc.cases.models import Case, CaseStatus
 from reliefsvc.common.formatting import LOCAL_TZ, now_local
 from reliefsvc.db import utcnow
-from reliefsvc.evidence import photos, service
+from reliefsvc.evidence import photos, service, storage
 from reliefsvc.evidence.models import RecordSource, RecordStatus
 from reliefsvc.extensions import db
 from reliefsvc.security.models import Role, User
@@ -208,26 +209,29 @@ def step(ctx):
                         record_ref=f"{contract.contract_no[-2]}-{day:%Y%m%d}-{seq:04d}",
                         submitted_at=submitted), pics))
     _plant_bad_day(ctx, rng, made, contracts[providers["sloppy"].id], today)
-    facts = _examine_all([u for _contract, _data, pics in made for u in pics]) if ctx.scale == "full" else {}
     records = []
-    for _contract, data, pics in made:
-        records.append(service.submit(data, pics, None, RecordSource.LEDGER,
-                                      facts=[facts[id(u)] for u in pics] if facts else None))
+    with storage.deferred_sync(), _photo_readers(ctx.scale) as read:
+        facts = read([u.data for _contract, _data, pics in made for u in pics])
+        for _contract, data, pics in made:
+            records.append(service.submit(data, pics, None, RecordSource.LEDGER,
+                                          facts=[next(facts) for _ in pics] if facts else None))
     _review(rng, records, officer, today)
     ctx.made["records"] = records
 
 
-def _examine_all(uploads) -> dict[int, photos.PhotoFacts]:
-    """Read every photo (hashes, EXIF, display copy) on all cores before the records are
-    written one by one: the full demo's 2 600 photos are most of its loading time. The
-    facts are what ``service.submit`` would compute itself, keyed by ``id(upload)``."""
+@contextlib.contextmanager
+def _photo_readers(scale: str):
+    """``read(datas)`` → an iterator of ``photos.examine`` results in order, computed on
+    all cores while the caller writes the records: the full demo's 2 600 photos are most
+    of its loading time. ``None`` for the small demo (one process is quicker there) or a
+    machine of one core: ``service.submit`` then reads each photo itself."""
     workers = min(os.cpu_count() or 1, 4)
-    if workers < 2:
-        return {}
+    if scale != "full" or workers < 2:
+        yield lambda _datas: None
+        return
     # spawn, not fork: the parent holds a database connection and may hold threads
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        found = pool.map(photos.examine, [u.data for u in uploads], chunksize=32)
-        return {id(u): f for u, f in zip(uploads, found, strict=True)}
+        yield lambda datas: pool.map(photos.examine, datas, chunksize=16)
 
 
 def _plant_bad_day(ctx, rng, made, contract, today):

@@ -18,6 +18,7 @@ can stand behind the same interface later (see docs/evidence-storage.md).
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import os
 import re
@@ -175,7 +176,8 @@ class LocalEvidenceStorage:
                 sha256, size = _copy_hashing(stream, fd, max_bytes)
                 os.fchmod(fd, FILE_MODE)
                 # The content must be on disk before the name says it is complete.
-                os.fsync(fd)
+                if not _sync_deferred.get():
+                    os.fsync(fd)
             finally:
                 os.close(fd)
             final = self._path_for(sha256)
@@ -297,7 +299,30 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
+#: Set inside ``deferred_sync()``: files and directories are not synced one by one.
+_sync_deferred: contextvars.ContextVar[bool] = contextvars.ContextVar("evidence_sync_deferred", default=False)
+
+
+@contextlib.contextmanager
+def deferred_sync() -> Iterator[None]:
+    """Store many files with one ``os.sync()`` at the end instead of two fsyncs each.
+
+    For a bulk load whose database transaction commits only after the block (the demo
+    county: 5 000 files, about a third of its loading time went to fsync): a crash in the
+    middle loses the whole load, files included — never part of it — and the files are
+    on disk before the transaction that names them commits, as outside the block.
+    """
+    token = _sync_deferred.set(True)
+    try:
+        yield
+    finally:
+        _sync_deferred.reset(token)
+        os.sync()
+
+
 def _fsync_dir(directory: Path) -> None:
+    if _sync_deferred.get():
+        return
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)

@@ -396,3 +396,21 @@ def test_upload_through_the_same_child_completes_when_not_killed(storage):
     assert stored_files(storage.root) == [final_path(storage.root, sha256(data))]
     assert final_path(storage.root, sha256(data)).read_bytes() == data
     assert temporaries(storage.root) == []
+
+
+def test_a_deferred_sync_stores_many_files_with_one_sync_at_the_end(storage, monkeypatch):
+    from reliefsvc.evidence import storage as module
+
+    calls = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(module.os, "fsync", lambda fd: (calls.append("fsync"), real_fsync(fd)))
+    monkeypatch.setattr(module.os, "sync", lambda: calls.append("sync"))
+    with module.deferred_sync():
+        stored = [storage.put(io.BytesIO(f"file {i}".encode())) for i in range(5)]
+        assert calls == []
+    assert calls == ["sync"]
+    for i, s in enumerate(stored):
+        with storage.open(s.sha256) as fh:
+            assert fh.read() == f"file {i}".encode()
+    storage.put(io.BytesIO(b"outside the block"))
+    assert calls.count("fsync") >= 2  # the file and its directory, as always
