@@ -31,7 +31,12 @@ install-test: $(TSTAMP) compile-translations
 compile-translations: | $(STAMP)
 	@$(BIN)/pybabel -q compile -d reliefsvc/translations
 
+# The demo on one machine: its logins work without a phone. A production installation
+# (RELIEFSVC_ENV=production, its own instance/config.py) requires the second factor.
 run: install
+	@test -f instance/config.py || printf '%s\n' '# Written by `make run`: a demo on one machine. See instance/config.example.py.' \
+	  'TOTP_REQUIRED_ROLES = []  # production requires a second factor for admin, officer, inspector (docs/identity.md)' \
+	  > instance/config.py
 	$(BIN)/reliefsvc init
 	$(BIN)/reliefsvc demo load --if-empty
 	$(BIN)/reliefsvc demo logins

@@ -35,7 +35,33 @@ class Defaults:
     COUNTY_NAME = "康乐县"
     BUREAU_NAME = "康乐县民政局"
     PAGE_SIZE = 50
+    #: issue 13: the open-contracting ocid prefix (registered with OCP: "ocds-" and six characters) and the
+    #: address the published release packages live under
+    OCDS_PREFIX = "ocds-kl0622"
+    OCDS_PUBLISH_URI = "https://mz.kangle.gov.cn/opendata/ocds"
     ALERT_DEADLINE_HOURS = {"red": 24, "orange": 72, "yellow": 168}  #: door-to-door check due after an alert (section 十二)
+    # --- identity and sessions (issue 15; docs/identity.md) ---
+    PASSWORD_MIN_LENGTH = 12
+    PASSWORD_MIN_CLASSES = 3  #: of four: lower case, upper case, digit, symbol
+    PASSWORD_MAX_AGE_DAYS = 180  #: a password older than this must be changed before anything else; 0: never
+    LOGIN_MAX_FAILURES = 5  #: failed logins (password or second factor) that lock an account
+    LOGIN_LOCKOUT_MINUTES = 15
+    LOGIN_ADDRESS_MAX_FAILURES = 20  #: failed logins from one address within the window below
+    LOGIN_ADDRESS_WINDOW_MINUTES = 15
+    #: roles that must use a TOTP second factor; others may enrol from their account page.
+    #: A development or demo instance may set [] in instance/config.py (`demo logins` says so).
+    TOTP_REQUIRED_ROLES = ("admin", "officer", "inspector", "security_admin", "auditor")
+    TOTP_ISSUER = "康乐县购买服务监管平台"
+    SESSION_IDLE_MINUTES = 30
+    SESSION_MAX_HOURS = 12
+    # --- issue 15: HTTP, uploads ---
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    #: how many reverse proxies (nginx) in front of the app set X-Forwarded-*; 0: none, trust no header
+    PROXY_FIX = 0
+    #: Strict-Transport-Security max-age, sent only on requests that came over TLS
+    HSTS_SECONDS = 365 * 24 * 3600
+    #: evidence and document bytes one organisation may store in total; None: no limit
+    UPLOAD_QUOTA_BYTES_PER_ORG: int | None = 20 * 1024 * 1024 * 1024
 
 
 def _read_or_create_key(instance_path: Path, name: str) -> str:
@@ -91,6 +117,8 @@ def load(app, config_override: dict | None = None) -> None:
     if production:
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True
+        # Links built outside a request (messages, reports) point at the TLS site.
+        app.config["PREFERRED_URL_SCHEME"] = "https"
 
     # The audit HMAC key lives beside the database, never inside it: whoever can
     # rewrite the table cannot forge the row MACs without this file.

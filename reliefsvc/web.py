@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from flask import (
     Flask,
+    Response,
     abort,
     current_app,
     g,
@@ -84,17 +85,19 @@ SUPERVISION = _l("Supervision")
 SYSTEM = _l("System")
 _BUREAU = frozenset({Role.OFFICER, Role.EVALUATOR, Role.INSPECTOR, Role.ADMIN})
 _CHECKERS = frozenset({Role.OFFICER, Role.EVALUATOR, Role.INSPECTOR, Role.PROVIDER_MANAGER})
+#: issue 15: every role but the security administrator and the auditor, who see no business data
+_WORK = frozenset(Role) - {Role.SECURITY_ADMIN, Role.AUDITOR}
 
 #: The navigation bar, by role. A later domain appends its own entries here.
 NAV: list[NavItem] = [
     NavItem("security.home", _l("Home"), frozenset(Role)),
     NavItem("providers.index", _l("Providers"), _BUREAU),
     NavItem("providers.index", _l("My organisation"), frozenset({Role.PROVIDER_MANAGER, Role.PROVIDER_WORKER})),
-    NavItem("contracts.index", _l("Contracts"), frozenset(Role)),
+    NavItem("contracts.index", _l("Contracts"), _WORK),
     NavItem("records.new", _l("Record a service"), frozenset({Role.PROVIDER_WORKER, Role.PROVIDER_MANAGER})),
-    NavItem("records.index", _l("Service records"), frozenset(Role)),
-    NavItem("cases.index", _l("Cases"), frozenset(Role)),
-    NavItem("cases.alerts", _l("Monitoring alerts"), frozenset(Role)),
+    NavItem("records.index", _l("Service records"), _WORK),
+    NavItem("cases.index", _l("Cases"), _WORK),
+    NavItem("cases.alerts", _l("Monitoring alerts"), _WORK),
     NavItem("cases.discoveries", _l("Discovered households"), frozenset({Role.OFFICER})),
     NavItem("cases.discover", _l("Report a household in need"), frozenset({Role.PROVIDER_MANAGER, Role.PROVIDER_WORKER})),
     NavItem("spotchecks.index", _l("Spot checks"), frozenset({Role.OFFICER, Role.EVALUATOR}), SUPERVISION),
@@ -105,9 +108,13 @@ NAV: list[NavItem] = [
     NavItem("payments.index", _l("Payments"), _BUREAU | {Role.PROVIDER_MANAGER}, SUPERVISION),
     # issue 12: annual evaluations, for the bureau and the provider's manager
     NavItem("evaluations.index", _l("Annual evaluations"), _BUREAU | {Role.PROVIDER_MANAGER}, SUPERVISION),
-    NavItem("regions.tree", _l("Regions"), frozenset(Role)),
-    NavItem("audit.log", _l("Audit log"), frozenset({Role.ADMIN, Role.INSPECTOR})),
+    # issue 13: the ledgers (台账) a county office files, for the officer and the provider's manager
+    NavItem("ledgers.index", _l("Ledgers"), frozenset({Role.OFFICER, Role.PROVIDER_MANAGER}), SUPERVISION),
+    NavItem("regions.tree", _l("Regions"), _WORK),
+    # issue 15 (三员分立): the auditor and the discipline inspector read the audit log
+    NavItem("audit.log", _l("Audit log"), frozenset({Role.AUDITOR, Role.INSPECTOR})),
     NavItem("security.users", _l("Users"), frozenset({Role.ADMIN}), SYSTEM),
+    NavItem("security.users", _l("Users and roles"), frozenset({Role.SECURITY_ADMIN})),
     NavItem("jobs.overview", _l("Scheduled jobs"), frozenset({Role.ADMIN}), SYSTEM),
 ]
 
@@ -211,10 +218,32 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        # --- issue 15: HTTP hardening ---
+        response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if request.is_secure:
+            # Only over TLS (directly or as the trusted proxy says): HSTS sent over plain
+            # HTTP is ignored by browsers and would lock out a site still on HTTP.
+            seconds = app.config.get("HSTS_SECONDS") or 0
+            if seconds:
+                response.headers.setdefault("Strict-Transport-Security", f"max-age={int(seconds)}; includeSubDomains")
         return response
 
     for code in (400, 403, 404, 405, 413, 500):
         app.register_error_handler(code, _error_page)
+
+    # --- issue 15: behind nginx, and no ID number or position in any log ---
+    app.response_class = TlsCookieResponse
+    hops = int(app.config.get("PROXY_FIX") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Trust X-Forwarded-For/-Proto/-Host/-Port from exactly this many proxies in front
+        # of us; more would let a client forge its address or claim TLS.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+    from reliefsvc.common import sensitive
+
+    sensitive.install()
 
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -238,6 +267,26 @@ def _json_holds_nul(value) -> bool:
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
                            "img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; "
                            "frame-ancestors 'none'")
+
+#: Browser features no page of ours uses; camera stays "self" for photo uploads from phones.
+PERMISSIONS_POLICY = ("accelerometer=(), autoplay=(), camera=(self), display-capture=(), geolocation=(self), "
+                      "gyroscope=(), magnetometer=(), microphone=(), midi=(), payment=(), usb=(), "
+                      "interest-cohort=()")
+
+
+class TlsCookieResponse(Response):
+    """Over TLS every cookie we set — session, remember-me, language — carries ``Secure``.
+
+    Production sets ``SESSION_COOKIE_SECURE`` and ``REMEMBER_COOKIE_SECURE`` anyway; this
+    covers an installation served over TLS whose ENV_NAME says otherwise. The session and
+    remember cookies are set after every ``after_request`` hook, so the flag is given here.
+    """
+
+    def set_cookie(self, key, *args, **kwargs):
+        if has_request_context() and request.is_secure:
+            kwargs["secure"] = True
+        return super().set_cookie(key, *args, **kwargs)
+
 
 ERROR_TITLES = {
     400: _l("The request could not be understood"),

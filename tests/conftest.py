@@ -62,6 +62,8 @@ def app(tmp_path_factory, database_url):
         "SERVER_NAME": "localhost",
         # Cheap hashes: hundreds of accounts are made by the role matrix.
         "ARGON2_PARAMETERS": {"time_cost": 1, "memory_cost": 1024, "parallelism": 1},
+        # Issue 15: no second factor by default; tests/security/test_identity*.py turn it on.
+        "TOTP_REQUIRED_ROLES": (),
     })
     reset_database(app)
     yield app
@@ -156,9 +158,12 @@ def login(client):
     """Log ``user`` into ``client`` without going through the form (fast)."""
 
     def do(user, locale: str | None = None):
+        from reliefsvc.security.views import session_markers
+
         with client.session_transaction() as sess:
             sess["_user_id"] = str(user.id)
             sess["_fresh"] = True
+            sess.update(session_markers(user))  # issue 15: epoch and session clocks
             if locale:
                 sess["locale"] = locale
         return client

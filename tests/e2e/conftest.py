@@ -37,13 +37,19 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 360, "height": 740}
 SERVER_START_TIMEOUT = 30.0
+#: ``init`` and ``demo load --small`` take about 30 s on two idle cores; a CI machine shared
+#: with other work has been seen to need several minutes. A hang still ends the run.
+DEMO_LOAD_TIMEOUT = 600
 #: Playwright waits at most this long for an element (its default of 30 s hides hangs;
 #: 10 s still leaves room for a busy CI machine).
 ACTION_TIMEOUT_MS = 10_000
 #: Written to the e2e instance's config.py: cheap Argon2 hashes keep each of the dozen
 #: logins quick (default parameters cost about 0.3 s a login); what the browser sees is
 #: the same.
-INSTANCE_CONFIG = 'ARGON2_PARAMETERS = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}\n'
+INSTANCE_CONFIG = ('ARGON2_PARAMETERS = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}\n'
+                   # Issue 15: the demo logins work without a phone here (a demo instance may relax
+                   # it by this setting); tests/security/test_identity_totp.py tests the second factor.
+                   'TOTP_REQUIRED_ROLES = []\n')
 #: Variables that would point the server at another database or switch it to production.
 INHERITED_VARIABLES_TO_DROP = ("DATABASE_URL", "TEST_DATABASE_URL", "RELIEFSVC_ENV",
                                "FLASK_APP", "FLASK_DEBUG", "FLASK_RUN_HOST", "FLASK_RUN_PORT")
@@ -119,7 +125,7 @@ def live_server(server_env) -> str:
     cli = _reliefsvc()
     for command in (["init"], ["demo", "load", "--small"]):
         done = subprocess.run([cli, *command], env=server_env, capture_output=True, text=True,
-                              timeout=120, check=False)
+                              timeout=DEMO_LOAD_TIMEOUT, check=False)
         if done.returncode != 0:
             pytest.fail(f"reliefsvc {' '.join(command)} failed ({done.returncode}):\n"
                         f"{done.stdout}\n{done.stderr}")
@@ -220,9 +226,9 @@ def phone_page(new_page):
 
 #: Latin words a Chinese page's content may show: names of file formats.
 LATIN_ALLOWED_IN_MAIN = {"PDF", "Excel"}
-#: A run of Latin letters standing alone: not part of a code (52622922MJ00E2E1X) nor a
-#: file name's extension (材料1.pdf).
-LATIN_WORD = re.compile(r"(?<![A-Za-z0-9.])[A-Za-z]{2,}(?![A-Za-z0-9])")
+#: A run of Latin letters standing alone: not part of a code (52622922MJ00E2E1X, a phone
+#: record's number APP-20261128-K7Q2MX) nor a file name's extension (材料1.pdf).
+LATIN_WORD = re.compile(r"(?<![A-Za-z0-9.-])[A-Za-z]{2,}(?![A-Za-z0-9-])")
 
 
 @pytest.fixture

@@ -12,10 +12,14 @@ import pytest
 
 from reliefsvc.security.models import Role
 
-ALL = frozenset(Role)
+#: issue 15 (三员分立): "everyone" pages are for the business roles; the security administrator
+#: and the auditor reach only their own pages and those of EVERYONE (home, messages, own account)
+EVERYONE = frozenset(Role)
+ALL = EVERYONE - {Role.SECURITY_ADMIN, Role.AUDITOR}
 ADMIN = frozenset({Role.ADMIN})
+SECADMIN = frozenset({Role.SECURITY_ADMIN})
 OFFICER = frozenset({Role.OFFICER})
-AUDIT_READERS = frozenset({Role.ADMIN, Role.INSPECTOR})
+AUDIT_READERS = frozenset({Role.AUDITOR, Role.INSPECTOR})
 PROVIDER_EDITORS = frozenset({Role.OFFICER, Role.PROVIDER_MANAGER})
 BUREAU = frozenset({Role.ADMIN, Role.OFFICER, Role.EVALUATOR, Role.INSPECTOR})
 P = "/providers/{provider_id}"
@@ -28,9 +32,9 @@ PAY_READERS = BUREAU | {Role.PROVIDER_MANAGER}
 
 #: endpoint -> (method, URL template, roles allowed)
 MATRIX: dict[str, tuple[str, str, frozenset]] = {
-    "security.home": ("GET", "/", ALL),
-    "security.logout": ("POST", "/logout", ALL),
-    "security.users": ("GET", "/users", ADMIN),
+    "security.home": ("GET", "/", EVERYONE),
+    "security.logout": ("POST", "/logout", EVERYONE),
+    "security.users": ("GET", "/users", ADMIN | SECADMIN),
     "security.create_user": ("GET", "/users/new", ADMIN),
     "security.toggle_user": ("POST", "/users/{user_id}/enabled", ADMIN),
     "regions.tree": ("GET", "/regions/", ALL),
@@ -38,9 +42,9 @@ MATRIX: dict[str, tuple[str, str, frozenset]] = {
     "regions.import_file": ("GET", "/regions/import", ADMIN),
     "audit.log": ("GET", "/audit/", AUDIT_READERS),
     "audit.verify": ("POST", "/audit/verify", AUDIT_READERS),
-    "notifications.inbox": ("GET", "/notifications/", ALL),
-    "notifications.read": ("POST", "/notifications/{notification_id}/read", ALL),
-    "notifications.read_all": ("POST", "/notifications/read-all", ALL),
+    "notifications.inbox": ("GET", "/notifications/", EVERYONE),
+    "notifications.read": ("POST", "/notifications/{notification_id}/read", EVERYONE),
+    "notifications.read_all": ("POST", "/notifications/read-all", EVERYONE),
     "jobs.overview": ("GET", "/admin/jobs/", ADMIN),
     "jobs.run_now": ("POST", "/admin/jobs/evidence.sweep/run", ADMIN),
     "providers.index": ("GET", "/providers/", ALL),
@@ -201,15 +205,38 @@ MATRIX: dict[str, tuple[str, str, frozenset]] = {
     "evaluations.overdue": ("GET", "/evaluations/overdue", BUREAU),
     "evaluations.compare": ("GET", "/evaluations/compare", BUREAU),
     "evaluations.compare_export": ("GET", "/evaluations/compare.xlsx", BUREAU),
+    # --- dashboards, ledgers and open contracting (issue 13) ---
+    "dashboards.townships_svg": ("GET", "/dashboards/townships.svg", OFFICER),
+    "dashboards.townships": ("GET", "/dashboards/townships", OFFICER),
+    "ledgers.index": ("GET", "/ledgers/", frozenset({Role.OFFICER, Role.PROVIDER_MANAGER})),
+    "ledgers.service_ledger": ("GET", "/ledgers/service.xlsx?s-contract_id={contract_id}",
+                               frozenset({Role.OFFICER, Role.PROVIDER_MANAGER})),
+    "ledgers.case_ledger": ("GET", "/ledgers/cases.xlsx?c-village_id={village_id}", OFFICER),
+    "ledgers.spotcheck_ledger": ("GET", "/ledgers/spotchecks.xlsx", OFFICER),
+    "ledgers.rectification_ledger": ("GET", "/ledgers/rectifications.xlsx",
+                                     frozenset({Role.OFFICER, Role.PROVIDER_MANAGER})),
+    "ledgers.payment_ledger": ("GET", "/ledgers/payments.xlsx", frozenset({Role.OFFICER, Role.PROVIDER_MANAGER})),
+    "ledgers.evaluation_summary": ("GET", "/ledgers/evaluations.xlsx", frozenset({Role.OFFICER, Role.PROVIDER_MANAGER})),
+    "ledgers.ocds": ("GET", "/ledgers/ocds.json", OFFICER),
     # --- JSON API (issue 14) ---
     "api.tokens": ("GET", "/api/tokens", ALL),
     "api.token_revoke": ("POST", "/api/tokens/revoke", ALL),
     "api.tokens_admin": ("GET", "/api/tokens/all", ADMIN),
     "api.token_revoke_any": ("POST", "/api/tokens/all/revoke", ADMIN),
+    # --- identity and separation of duties (issue 15) ---
+    "security.account": ("GET", "/account", EVERYONE),
+    "security.change_password": ("GET", "/account/password", EVERYONE),
+    "security.totp_setup": ("GET", "/account/second-factor", EVERYONE),
+    "security.recovery_codes": ("POST", "/account/recovery-codes", EVERYONE),
+    "security.unlock_user": ("POST", "/users/{user_id}/unlock", SECADMIN),
+    "security.reset_second_factor": ("POST", "/users/{user_id}/second-factor/reset", SECADMIN),
+    "security.change_role": ("POST", "/users/{user_id}/role", SECADMIN),
 }
 
 #: Pages anyone may open.
 PUBLIC = {"security.login": ("GET", "/login"), "security.set_locale": ("POST", "/locale"),
+          # issue 15: the second step of a login; without a first step it sends the visitor to /login
+          "security.second_factor": ("GET", "/login/code"),
           "spotchecks.public_results": ("GET", "/spotchecks/public/")}
 
 
@@ -491,6 +518,8 @@ def objects(create_user, create_org, db):
     # --- evaluation objects ---
     shared.update(evaluation_objects(db, shared))
     # --- API objects ---
+    # --- ledger objects (issue 13): a village for the case service ledger ---
+    shared["village_id"] = db.session.scalar(db.select(Region.id).where(Region.level == Level.VILLAGE))
 
     def for_user(user=None):
         own = {"notification_id": make_notification(db, user).id} if user is not None else {}
@@ -537,7 +566,8 @@ def test_public_pages_need_no_login(endpoint, client):
     response = _call(client, method, url)
     assert response.status_code in (200, 302)
     if response.status_code == 302:
-        assert "/login" not in response.headers["Location"] or endpoint == "security.set_locale"
+        assert "/login" not in response.headers["Location"] or endpoint in ("security.set_locale",
+                                                                             "security.second_factor")
 
 
 def test_unknown_objects_are_404(client, login, create_user):
