@@ -157,11 +157,16 @@ def step(ctx):
         used_notes: set = set()
         free_at: dict = {}  # (worker, day) -> when the worker is next free
         for day in _days(starts, today - timedelta(days=1)):
+            on_duty: set = set()  # a worker sits one office day, not two at once
             for code, per_day, (lo, hi), needs_photo in plan:
                 count = int(per_day * per_day_factor) + (rng.random() < (per_day * per_day_factor) % 1)
                 for _ in range(count):
                     seq += 1
-                    worker = rng.choice(workers)
+                    if code == "office_duty":
+                        worker = rng.choice([w for w in workers if w.id not in on_duty] or workers)
+                        on_duty.add(worker.id)
+                    else:
+                        worker = rng.choice(workers)
                     start = datetime.combine(day, time(8, 30), LOCAL_TZ) + timedelta(minutes=rng.randrange(0, 480))
                     minutes = rng.randrange(lo, hi + 1)
                     case = rng.choice(case_list) if code != "office_duty" and case_list else None
@@ -177,8 +182,8 @@ def step(ctx):
                         position = _offset(*base, rng.uniform(10, 150), rng.uniform(0, 6.28))
                     notes = _note(rng, used_notes) if code != "office_duty" else "窗口值班，接待群众咨询，整理报送材料。"
                     end = start + timedelta(minutes=minutes)
-                    if code != "office_duty":
-                        free_at[(worker.id, day)] = end + timedelta(minutes=rng.randrange(15, 40))
+                    # after a visit, or after the office day: the next visit comes later
+                    free_at[(worker.id, day)] = end + timedelta(minutes=rng.randrange(15, 40))
                     pics = []
                     if needs_photo:
                         shot_at = start + timedelta(minutes=rng.randrange(0, max(1, minutes)))
