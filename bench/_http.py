@@ -226,7 +226,7 @@ class Stats:
 
 
 class LoginFailed(RuntimeError):
-    pass
+    """A simulated user could not log in: the run cannot measure what it was asked to."""
 
 
 class Client:

@@ -22,7 +22,6 @@ from typing import BinaryIO
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
@@ -40,6 +39,7 @@ from reliefsvc.reports.excel import (
     _sample_width,
     _sheet_title,
     display_width,
+    row_cells,
 )
 
 #: Dates as the county writes them; times likewise.
@@ -122,18 +122,7 @@ def _write_sheet(workbook: Workbook, spec: Sheet) -> None:
     sum_index = {c.key: i for i, c in enumerate(columns) if c.key in sums}
 
     def cells(values: list) -> list:
-        out = []
-        for value, number_format in zip(values, formats, strict=True):
-            if value is None:
-                out.append(None)
-            elif number_format is not None:
-                cell = WriteOnlyCell(sheet, value=value)
-                cell.number_format = number_format
-                out.append(cell)
-            elif isinstance(value, str) and (value.startswith("=") or value in ERROR_CODES):
-                out.append(text_cell(value))
-            else:
-                out.append(value)
+        out = row_cells(sheet, values, formats, text_cell)
         for key, i in sum_index.items():
             if values[i] is not None:
                 sums[key] += Decimal(values[i])

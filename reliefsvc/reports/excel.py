@@ -174,6 +174,33 @@ def _sheet_title(title: str) -> str:
     return INVALID_TITLE_REGEX.sub("_", title)[:MAX_SHEET_TITLE] or "Sheet1"
 
 
+def _text_cell(sheet, value: str) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"
+    return cell
+
+
+def row_cells(sheet, values: Sequence, formats: Sequence[str | None], text=None) -> list:
+    """One write-only row: plain values where openpyxl's own typing is right (numbers,
+    ordinary text) — a styled cell costs about twice as much to write, and ledgers can be
+    long — number formats where a column has one, and text that openpyxl would store as a
+    formula ("=...") or an error ("#N/A") forced to text: ledger text is neither, and user
+    text in a formula is an injection. ``text(value)`` makes those text cells."""
+    out = []
+    for value, number_format in zip(values, formats, strict=True):
+        if value is None:
+            out.append(None)
+        elif number_format is not None:
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.number_format = number_format
+            out.append(cell)
+        elif isinstance(value, str) and (value.startswith("=") or value in ERROR_CODES):
+            out.append(text(value) if text is not None else _text_cell(sheet, value))
+        else:
+            out.append(value)
+    return out
+
+
 def write_ledger(target: str | os.PathLike[str] | BinaryIO, columns: Sequence[LedgerColumn],
                  rows: Iterable, *, sheet_title: str, title: str | None = None) -> int:
     """Write ``rows`` as an .xlsx ledger to ``target`` and return how many rows were written.
@@ -248,25 +275,7 @@ def write_ledger(target: str | os.PathLike[str] | BinaryIO, columns: Sequence[Le
     formats = [NUMBER_FORMATS.get(column.kind) for column in columns]
 
     def cells(values: list) -> list:
-        # Plain values where openpyxl's own typing is right (numbers, ordinary text): a
-        # styled cell costs about twice as much to write, and ledgers can be long.
-        out = []
-        for value, number_format in zip(values, formats, strict=True):
-            if value is None:
-                out.append(None)
-            elif number_format is not None:
-                cell = WriteOnlyCell(sheet, value=value)
-                cell.number_format = number_format
-                out.append(cell)
-            elif isinstance(value, str) and (value.startswith("=") or value in ERROR_CODES):
-                # openpyxl would store "=..." as a formula and "#N/A" as an error; ledger
-                # text is neither, and user text in a formula is an injection.
-                cell = WriteOnlyCell(sheet, value=value)
-                cell.data_type = "s"
-                out.append(cell)
-            else:
-                out.append(value)
-        return out
+        return row_cells(sheet, values, formats)
 
     count = 0
     for values in sample:
