@@ -22,8 +22,28 @@ SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 def _database_url(tmp_path_factory) -> str:
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
-        return url
+        return _database_of_this_worker(url)
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+
+
+def _database_of_this_worker(url: str) -> str:
+    """Under pytest-xdist every worker gets a PostgreSQL database of its own (``test_gw0`` …),
+    made beside ``TEST_DATABASE_URL``'s when missing; without xdist, the URL itself."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    base = sa.engine.make_url(url)
+    own = base.set(database=f"{base.database}_{worker}")
+    engine = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            exists = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                 {"name": own.database})
+            if not exists:
+                conn.exec_driver_sql(f'CREATE DATABASE "{own.database}"')
+    finally:
+        engine.dispose()
+    return own.render_as_string(hide_password=False)
 
 
 def reset_database(app) -> None:

@@ -18,7 +18,7 @@ from playwright.sync_api import Page, expect
 from reliefsvc.common.formatting import now_local
 from reliefsvc.providers.rules import make_uscc
 
-pytestmark = [pytest.mark.e2e, pytest.mark.no_db_rollback]
+pytestmark = [pytest.mark.e2e, pytest.mark.no_db_rollback, pytest.mark.xdist_group("browser")]
 
 #: The demo's approved provider.
 SOUND = "康乐县同心社会工作服务中心"

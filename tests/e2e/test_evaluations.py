@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 
 from reliefsvc.providers.rules import make_uscc
 
-pytestmark = [pytest.mark.e2e, pytest.mark.no_db_rollback]
+pytestmark = [pytest.mark.e2e, pytest.mark.no_db_rollback, pytest.mark.xdist_group("browser")]
 
 SOUND_USCC = make_uscc("52", "622922", "MJ000001")
 TITLE = "康乐县困难群众探访关爱服务项目（上一执行年度已结束）"

@@ -14,7 +14,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-pytestmark = [pytest.mark.e2e, pytest.mark.no_db_rollback]
+pytestmark = [pytest.mark.e2e, pytest.mark.no_db_rollback, pytest.mark.xdist_group("browser")]
 
 PAYROLL = "临夏州鑫源劳务派遣有限公司"
 OFFICE_INDICATOR = "位于机关办公地的服务记录占比"

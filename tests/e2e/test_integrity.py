@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from reliefsvc.common.formatting import now_local
 
-pytestmark = [pytest.mark.e2e, pytest.mark.no_db_rollback]
+pytestmark = [pytest.mark.e2e, pytest.mark.no_db_rollback, pytest.mark.xdist_group("browser")]
 
 #: this year's contract of the sloppy provider (the demo also holds an earlier 2号)
 SLOPPY_CONTRACT = f"康民购〔{now_local().year}〕2号"

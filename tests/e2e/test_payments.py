@@ -10,7 +10,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-pytestmark = [pytest.mark.e2e, pytest.mark.no_db_rollback]
+pytestmark = [pytest.mark.e2e, pytest.mark.no_db_rollback, pytest.mark.xdist_group("browser")]
 
 
 def test_officer_proposes_second_officer_approves_provider_sees(new_page, log_in, open_menu, untranslated, artifacts):

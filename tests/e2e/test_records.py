@@ -20,7 +20,7 @@ from playwright.sync_api import Page, expect
 
 from reliefsvc.common.formatting import now_local
 
-pytestmark = [pytest.mark.e2e, pytest.mark.no_db_rollback]
+pytestmark = [pytest.mark.e2e, pytest.mark.no_db_rollback, pytest.mark.xdist_group("browser")]
 
 PHONE_WIDTH = 360
 #: Where the photos were taken (EXIF) and where the phone says it is (geolocation): 康乐县城.

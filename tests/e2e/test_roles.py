@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 from reliefsvc.demo import DEMO_PASSWORD
 from tests.e2e.conftest import LATIN_WORD
 
-pytestmark = [pytest.mark.e2e, pytest.mark.no_db_rollback]
+pytestmark = [pytest.mark.e2e, pytest.mark.no_db_rollback, pytest.mark.xdist_group("browser")]
 
 HOME = ("security.home", "首页")
 REGIONS = ("regions.tree", "区划")

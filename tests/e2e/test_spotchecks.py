@@ -17,7 +17,7 @@ from playwright.sync_api import Page, expect
 
 from reliefsvc.common.formatting import now_local
 
-pytestmark = [pytest.mark.e2e, pytest.mark.no_db_rollback]
+pytestmark = [pytest.mark.e2e, pytest.mark.no_db_rollback, pytest.mark.xdist_group("browser")]
 
 #: Demo evaluators by their display names (reliefsvc.demo.accounts and demo.spotchecks).
 EVALUATORS = {"李明": "evaluator", "周文静": "evaluator2", "马志远": "evaluator3"}

@@ -19,7 +19,7 @@ from reliefsvc.common.formatting import now_local
 from reliefsvc.demo.providers import minimal_pdf
 from reliefsvc.providers.rules import USCC_ALPHABET, make_uscc
 
-pytestmark = [pytest.mark.e2e, pytest.mark.no_db_rollback]
+pytestmark = [pytest.mark.e2e, pytest.mark.no_db_rollback, pytest.mark.xdist_group("browser")]
 
 #: Not one of the demo's providers; the e2e server's database is new for every session.
 NAME = "康乐县e2e测试社工中心"

@@ -32,7 +32,7 @@ from reliefsvc.common.idnumber import check_character
 from reliefsvc.demo.providers import minimal_pdf
 from reliefsvc.providers.rules import make_uscc
 
-pytestmark = [pytest.mark.e2e, pytest.mark.no_db_rollback]
+pytestmark = [pytest.mark.e2e, pytest.mark.no_db_rollback, pytest.mark.xdist_group("browser")]
 
 #: 康乐县城: where the photos say they were taken and where the phone says it is.
 PHOTO_GPS = (35.3712, 103.7105)
