@@ -78,14 +78,19 @@ def _shorten(text: str, width: float, font_size: float = FONT_SIZE) -> str:
     return text + "…"
 
 
-def _axis(low: float, high: float, ticks: int = 5) -> tuple[float, float, float]:
-    """A range covering [low, high] and zero, cut at a round step (1, 2, 2.5 or 5 × 10ⁿ)."""
+def _axis(low: float, high: float, ticks: int = 5, *, whole: bool = False) -> tuple[float, float, float]:
+    """A range covering [low, high] and zero, cut at a round step (1, 2, 2.5 or 5 × 10ⁿ).
+
+    ``whole``: the values are counts, so the step is a whole number (no "0.5 份" on the axis).
+    """
     low, high = min(low, 0.0), max(high, 0.0)
     if high == low:
         high = low + 1.0
     raw = (high - low) / ticks
     magnitude = 10 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if raw <= m * magnitude)
+    if whole and not float(step).is_integer():
+        step = 1.0 if step < 1 else 2.0  # 2.5 is the only fractional step above 1
     return math.floor(low / step) * step, math.ceil(high / step) * step, step
 
 
@@ -106,7 +111,8 @@ class _Frame:
     def __init__(self, values: Sequence[float], *, width: int, height: int,
                  title: str | None, unit: str, legend_rows: int = 0):
         self.width, self.height = width, height
-        self.low, self.high, self.step = _axis(min(values, default=0.0), max(values, default=0.0))
+        whole = all(float(v).is_integer() for v in values)
+        self.low, self.high, self.step = _axis(min(values, default=0.0), max(values, default=0.0), whole=whole)
         self.ticks = [self.low + i * self.step
                       for i in range(round((self.high - self.low) / self.step) + 1)]
         label_width = max(text_width(_format(t, self.step)) for t in self.ticks)

@@ -99,3 +99,13 @@ def test_cjk_counts_as_wide_when_shortening_labels():
     root = parse(charts.bar_chart([(f"很长的承接主体名称{i}" * 3, i) for i in range(1, 13)]))
     category_labels = [t for t in texts(root) if t.startswith("很长")]
     assert len(category_labels) == 12 and all(t.endswith("…") for t in category_labels)
+
+
+def test_counts_get_whole_steps_on_the_axis():
+    """Two assessments in a period cannot be 0.5 of one: small counts step by 1, not 0.25."""
+    root = parse(charts.stacked_bar_chart(["2026年第1季度", "2026年第2季度"], {"优秀": [1, 0], "合格": [1, 2]}))
+    labels = texts(root)
+    assert "1" in labels and "2" in labels
+    assert not any("." in label for label in labels if label.replace(".", "").isdigit())
+    money = texts(parse(charts.bar_chart([("甲", 0.8), ("乙", 0.3)])))
+    assert "0.2" in money  # amounts keep their fractional steps
