@@ -165,6 +165,18 @@ def edit(contract):
     return render_template("contracts/form.html", form=form, contract=contract)
 
 
+def month_labels(months: list[str], values: list) -> list[tuple[str, object]]:
+    """Bars' labels for months "2026-10": "10月", with the year ("27年1月") only where a year
+    begins after the first bar — "26年10月" under each of twelve bars did not fit and was cut."""
+    labels = []
+    for i, month in enumerate(months):
+        label = f"{int(month[5:])}月"
+        if i and month[5:] == "01":
+            label = f"{month[2:4]}年{label}"
+        labels.append((label, values[i]))
+    return labels
+
+
 @bp.route("/<int:contract_id>")
 @restrict_access()
 def show(contract):
@@ -172,8 +184,8 @@ def show(contract):
     counters = progress.Counters(contract)
     obligations = progress.obligation_progress(contract, today, counters)
     series = progress.monthly_series(contract, counters)
-    chart = bar_chart([(f"{m[2:4]}年{int(m[5:])}月", d) for m, d, _a in series], title=_("Service records per month"),
-                      unit=_("records")) if series else None
+    chart = bar_chart(month_labels([m for m, _d, _a in series], [d for _m, d, _a in series]),
+                      title=_("Service records per month"), unit=_("records")) if series else None
     values = progress.indicator_values(contract, today, counters)
     missed_total, missed = progress.missed_alert_checks(contract, utcnow())
     rule_status = {op.obligation.id: progress.extra_rule_status(contract, op.obligation, today)

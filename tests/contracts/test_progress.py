@@ -117,3 +117,10 @@ def test_extra_rules_are_measured(create_contract, create_case, villages, db):
     # both households were served this month (a visit of any kind counts); the third was not
     assert (status["tekun_monthly"].done, status["tekun_monthly"].total) == (2, 3)
     assert (status["red_alert_24h"].done, status["red_alert_24h"].total) == (1, 1)
+
+
+def test_month_labels_fit_under_their_bars_and_name_a_new_year():
+    from reliefsvc.contracts.views import month_labels
+
+    got = month_labels(["2026-11", "2026-12", "2027-01", "2027-02"], [3, 4, 5, 6])
+    assert got == [("11月", 3), ("12月", 4), ("27年1月", 5), ("2月", 6)]
