@@ -109,7 +109,7 @@ class PasswordChanged(Event):
     object_type = "user"
     object_field = "user_id"
     user_id: int
-    #: "user" (on the change page), "expired", "forced", "cli"
+    #: "user" (on the change page), "expired", "forced", "cli", "reset" (by the security administrator)
     how: str
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hmac
 import io
+import secrets
 from datetime import datetime, timedelta
 
 import pyotp
@@ -322,6 +323,45 @@ def reset_totp(user: User) -> None:
     db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     db.session.flush()
     audit.record(events.SecondFactorReset(user_id=user.id, username=user.username))
+
+
+#: letters and digits a person reads aloud or copies from paper without doubt (no 0/O, 1/l/I)
+_PLAIN_LETTERS = "abcdefghjkmnpqrstuvwxyz"
+_PLAIN_DIGITS = "23456789"
+
+
+def temporary_password() -> str:
+    """A one-time password the security administrator hands over: four groups of four,
+    e.g. ``Hm7q-r4Kx-…``, 19 characters of four classes (about 90 bits), within the policy."""
+    alphabet = _PLAIN_LETTERS + _PLAIN_LETTERS.upper() + _PLAIN_DIGITS
+    while True:
+        groups = ["".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(4)]
+        password = "-".join(groups)
+        if (any(c.islower() for c in password) and any(c.isupper() for c in password)
+                and any(c.isdigit() for c in password) and not password_problems(password)):
+            return password
+
+
+def reset_password(actor: User, user: User) -> str:
+    """The security administrator gives ``user`` a temporary password (a forgotten one).
+
+    The account must choose its own at the next login, its sessions end and a lock is lifted.
+    The three duties' passwords are reset at the console (``reliefsvc users set-password``),
+    and nobody resets their own here: a security administrator who could would hold another
+    duty's account. Returns the temporary password, which is shown once and never stored.
+    """
+    if user.id == actor.id:
+        raise AccountError("不能在此重置自己的密码，请在“我的账户”中修改",
+                           "your own password is changed under your account, not reset here")
+    if user.role in DUTY_ROLES:
+        raise AccountError("系统管理员、安全管理员和安全审计员的密码只能在服务器控制台重置",
+                           "the passwords of the three duties are reset at the console")
+    password = temporary_password()
+    set_password(user, password, "reset", must_change=True)
+    user.locked_until = None
+    user.failed_logins = 0
+    db.session.flush()
+    return password
 
 
 def unlock(user: User) -> None:

@@ -10,6 +10,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -483,6 +484,23 @@ def reset_second_factor(user):
             flash(_("The second factor of %(name)s has been removed; the account sets it up again at the next "
                     "login.", name=user.username), "success")
     return redirect(url_for("security.users"))
+
+
+@bp.route("/users/<int:user_id>/password/reset", methods=["POST"])
+@restrict_access(Role.SECURITY_ADMIN)
+def reset_password(user):
+    """A temporary password for a person who forgot theirs, shown once on this answer (never
+    in a URL, never stored); the person must choose their own at the next login."""
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for("security.users"))
+    try:
+        password = identity.reset_password(current_user, user)
+    except service.AccountError as exc:
+        flash(in_locale(exc), "danger")
+        return redirect(url_for("security.users"))
+    response = make_response(render_template("security/temporary_password.html", account=user, password=password))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/users/<int:user_id>/role", methods=["POST"])

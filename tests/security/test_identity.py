@@ -3,6 +3,7 @@ lockout, the per-address limit, sessions. Time is moved with time_machine, never
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -233,6 +234,57 @@ def test_the_security_administrator_unlocks(client, create_user, login, db):
     assert events(db, "user.unlocked")
     client.post("/logout")
     assert form_login(client, "wang").status_code == 302
+
+
+def test_the_security_administrator_gives_a_temporary_password(app, client, create_user, login, db):
+    """A forgotten password: the security administrator's page shows a temporary one once; the
+    old one stops working, the account's sessions end, and the next login must choose its own."""
+    user = create_user(Role.OFFICER, username="wang")
+    for _ in range(5):
+        form_login(client, "wang", "Wrong-pass-2026")  # locked, too: the reset lifts it
+    from reliefsvc.security import identity
+    from reliefsvc.security.views import session_markers
+
+    phone = app.test_client()  # the account's own session elsewhere, open before the reset
+    with phone.session_transaction() as sess:
+        sess.update({"_user_id": str(user.id), "_fresh": True, **session_markers(user)})
+    secadmin = create_user(Role.SECURITY_ADMIN)
+    login(secadmin)
+    assert "重置密码" in client.get("/users").get_data(as_text=True)
+    response = client.post(f"/users/{user.id}/password/reset")
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    page = response.get_data(as_text=True)
+    temporary = page.split('data-testid="temporary-password">')[1].split("<")[0]
+    assert len(temporary) == 19 and identity.password_problems(temporary, "wang") == []
+    assert "只显示这一次" in page
+    assert temporary not in events(db, "user.password_changed")[-1].payload
+    assert json.loads(events(db, "user.password_changed")[-1].payload)["how"] == "reset"
+    assert events(db, "user.password_changed")[-1].actor_id == secadmin.id
+    assert "/login" in phone.get("/").headers["Location"]  # its sessions have ended
+    client.post("/logout")
+    assert form_login(client, "wang").status_code == 200  # the old password no longer works
+    answer = form_login(client, "wang", temporary)
+    assert answer.status_code == 302  # logged in …
+    assert "/account/password" in client.get("/").headers["Location"]  # nothing else until changed
+
+
+def test_a_temporary_password_is_not_for_oneself_or_the_duties(client, create_user, login, db):
+    secadmin = create_user(Role.SECURITY_ADMIN)
+    login(secadmin)
+    before = secadmin.password_hash
+    for target in (secadmin, create_user(Role.ADMIN), create_user(Role.AUDITOR)):
+        answer = client.post(f"/users/{target.id}/password/reset", follow_redirects=True)
+        assert "控制台" in answer.get_data(as_text=True) or "自己的密码" in answer.get_data(as_text=True)
+    db.session.refresh(secadmin)
+    assert secadmin.password_hash == before
+    assert not events(db, "user.password_changed")
+
+
+@pytest.mark.parametrize("role", [Role.ADMIN, Role.OFFICER, Role.AUDITOR])
+def test_only_the_security_administrator_resets_passwords(client, create_user, login, db, role):
+    target = create_user(Role.PROVIDER_WORKER)
+    login(create_user(role))
+    assert client.post(f"/users/{target.id}/password/reset").status_code == 403
 
 
 def test_the_cli_unlocks(client, create_user, run_cli, db):

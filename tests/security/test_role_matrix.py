@@ -230,6 +230,7 @@ MATRIX: dict[str, tuple[str, str, frozenset]] = {
     "security.recovery_codes": ("POST", "/account/recovery-codes", EVERYONE),
     "security.unlock_user": ("POST", "/users/{user_id}/unlock", SECADMIN),
     "security.reset_second_factor": ("POST", "/users/{user_id}/second-factor/reset", SECADMIN),
+    "security.reset_password": ("POST", "/users/{user_id}/password/reset", SECADMIN),
     "security.change_role": ("POST", "/users/{user_id}/role", SECADMIN),
 }
 
