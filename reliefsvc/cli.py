@@ -46,9 +46,14 @@ def init_command():
     """Create or upgrade the database schema (safe to run twice)."""
     from flask_migrate import upgrade
 
+    from reliefsvc.security.identity import seal_clear_secrets
+
     upgrade(directory=current_app.extensions["migrate"].directory)
     seed_defaults()
+    sealed = seal_clear_secrets()  # second factors stored in clear before they were sealed
     db.session.commit()
+    if sealed:
+        click.echo(f"sealed {sealed} second-factor secret(s) with instance/totp_key")
     click.echo(f"database ready: {db.engine.url.render_as_string(hide_password=True)}")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -71,9 +72,17 @@ def _read_or_create_key(instance_path: Path, name: str) -> str:
         return path.read_text(encoding="ascii").strip()
     instance_path.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(key + "\n")
+    # Written whole under a temporary name, then linked into place: two processes starting at
+    # once (gunicorn's workers on a new instance) agree on the one key that got there first.
+    fd, temporary = tempfile.mkstemp(prefix=f".{name}-", dir=instance_path)
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(key + "\n")
+        os.link(temporary, path)
+    except FileExistsError:
+        return path.read_text(encoding="ascii").strip()
+    finally:
+        os.unlink(temporary)
     return key
 
 
@@ -124,4 +133,8 @@ def load(app, config_override: dict | None = None) -> None:
     # rewrite the table cannot forge the row MACs without this file.
     if not app.config.get("AUDIT_HMAC_KEY"):
         app.config["AUDIT_HMAC_KEY"] = _read_or_create_key(instance_path, "audit_hmac_key")
+    # The key that seals the second factors' secrets (issue 15), beside the database like the
+    # audit key: a copy of the database alone does not reveal anybody's authenticator.
+    if not app.config.get("TOTP_KEY"):
+        app.config["TOTP_KEY"] = _read_or_create_key(instance_path, "totp_key")
     app.config.setdefault("EVIDENCE_PATH", str(instance_path / "evidence"))

@@ -17,6 +17,29 @@ def test_secret_key_is_generated_into_the_instance_folder(tmp_path, monkeypatch)
     assert again.config["SECRET_KEY"] == app.config["SECRET_KEY"]
 
 
+def test_two_processes_creating_a_key_at_once_agree_on_one(tmp_path, monkeypatch):
+    """gunicorn's workers start together on a new instance: the one that links its key file
+    first wins, the other reads that key instead of failing or writing its own."""
+    import os
+
+    from reliefsvc import config
+
+    real_link = os.link
+
+    def the_other_worker_was_first(source, target):
+        target_path = tmp_path / "totp_key"
+        target_path.write_text("ab" * 32 + "\n", encoding="ascii")
+        return real_link(source, target)
+
+    monkeypatch.setattr(config.os, "link", the_other_worker_was_first)
+    assert config._read_or_create_key(tmp_path, "totp_key") == "ab" * 32
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["totp_key"]  # no temporary file left
+    monkeypatch.undo()
+    assert config._read_or_create_key(tmp_path, "totp_key") == "ab" * 32
+    fresh = config._read_or_create_key(tmp_path, "audit_hmac_key")
+    assert len(fresh) == 64 and (tmp_path / "audit_hmac_key").stat().st_mode & 0o777 == 0o600
+
+
 def test_production_refuses_a_default_secret_key(tmp_path, monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.setenv("RELIEFSVC_ENV", "production")

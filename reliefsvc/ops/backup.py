@@ -16,7 +16,8 @@ harmless extras. Evidence files never change (their name is their SHA-256), so "
 since the last backup" is "not yet in the mirror".
 
 Not in a backup, on purpose: ``instance/audit_hmac_key`` (keep it apart from the data:
-whoever holds both can rewrite the audit log undetected) and ``instance/secret_key``.
+whoever holds both can rewrite the audit log undetected), ``instance/totp_key`` (with it, a
+copy of the database would give away every second factor) and ``instance/secret_key``.
 """
 
 from __future__ import annotations

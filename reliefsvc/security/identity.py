@@ -253,14 +253,60 @@ def _matching_step(secret: str, code: str, now: datetime) -> int | None:
     return None
 
 
+#: the prefix of a sealed secret in ``user_account.totp_secret``; a value without it is a secret
+#: stored in clear before sealing existed, sealed at its next use
+SEALED_PREFIX = "aesgcm:"
+
+
+def _totp_cipher():
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    return AESGCM(bytes.fromhex(current_app.config["TOTP_KEY"])[:32])
+
+
+def seal_secret(user_id: int, secret: str) -> str:
+    """``secret`` encrypted with AES-256-GCM under ``TOTP_KEY`` (a file of the instance, never in
+    the database), bound to its account: a database dump alone gives no second factor away,
+    and a sealed value copied to another account does not open there."""
+    import base64
+    import os
+
+    nonce = os.urandom(12)
+    sealed = _totp_cipher().encrypt(nonce, secret.encode("ascii"), f"totp:{user_id}".encode())
+    return SEALED_PREFIX + base64.b64encode(nonce + sealed).decode("ascii")
+
+
+def open_secret(user_id: int, stored: str) -> str:
+    """The base32 secret of a stored value (sealed, or clear from before sealing)."""
+    import base64
+
+    if not stored.startswith(SEALED_PREFIX):
+        return stored
+    raw = base64.b64decode(stored[len(SEALED_PREFIX):])
+    return _totp_cipher().decrypt(raw[:12], raw[12:], f"totp:{user_id}".encode()).decode("ascii")
+
+
+def seal_clear_secrets() -> int:
+    """Seal every second-factor secret still stored in clear; returns how many (``reliefsvc init``)."""
+    count = 0
+    for user in db.session.scalars(sa.select(User).where(User.totp_secret.is_not(None),
+                                                         ~User.totp_secret.startswith(SEALED_PREFIX))):
+        user.totp_secret = seal_secret(user.id, user.totp_secret)
+        count += 1
+    db.session.flush()
+    return count
+
+
 def verify_totp(user: User, code: str, now: datetime | None = None) -> bool:
     """True for a right code not used before (a code, once accepted, is spent)."""
     if not user.totp_secret:
         return False
-    step = _matching_step(user.totp_secret, code, now or utcnow())
+    step = _matching_step(open_secret(user.id, user.totp_secret), code, now or utcnow())
     if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
         return False
     user.totp_last_step = step
+    if not user.totp_secret.startswith(SEALED_PREFIX):
+        user.totp_secret = seal_secret(user.id, user.totp_secret)
     db.session.flush()
     return True
 
@@ -271,7 +317,7 @@ def enrol_totp(user: User, secret: str, code: str, now: datetime | None = None) 
     step = _matching_step(secret, code, now)
     if step is None:
         return None
-    user.totp_secret = secret
+    user.totp_secret = seal_secret(user.id, secret)
     user.totp_enabled_at = now
     user.totp_last_step = step
     codes = _new_recovery_codes(user, now)

@@ -251,3 +251,44 @@ def test_totp_required_roles_default_to_the_duties_and_the_bureau(app):
 
     assert set(Defaults.TOTP_REQUIRED_ROLES) == {"admin", "officer", "inspector", "security_admin", "auditor"}
     assert app.config["TOTP_REQUIRED_ROLES"] == ()  # the suite itself runs with it off (tests/conftest.py)
+
+
+# --- the secret at rest ---------------------------------------------------------------------
+
+def test_the_secret_is_stored_sealed_and_bound_to_its_account(enrolled, create_user, db):
+    """A database dump alone gives no authenticator away: the column holds AES-GCM ciphertext
+    under instance/totp_key, and a value copied to another account does not open there."""
+    from cryptography.exceptions import InvalidTag
+
+    from reliefsvc.security import identity
+
+    user, secret, _codes = enrolled
+    stored = db.session.scalar(sa.text("SELECT totp_secret FROM user_account WHERE id = :id"), {"id": user.id})
+    assert stored.startswith("aesgcm:") and secret not in stored and len(stored) <= 128
+    assert identity.open_secret(user.id, stored) == secret
+    other = create_user(Role.OFFICER)
+    with pytest.raises(InvalidTag):
+        identity.open_secret(other.id, stored)
+
+
+def test_a_secret_stored_in_clear_is_sealed_by_init_and_keeps_working(enrolled, db):
+    """``reliefsvc init`` calls seal_clear_secrets after the migrations."""
+    from reliefsvc.security import identity
+
+    user, secret, _codes = enrolled
+    user.totp_secret = secret  # as stored before sealing existed
+    db.session.flush()
+    assert identity.seal_clear_secrets() == 1
+    assert identity.seal_clear_secrets() == 0
+    db.session.refresh(user)
+    assert user.totp_secret.startswith("aesgcm:")
+    assert identity.verify_totp(user, pyotp.TOTP(secret).now())
+
+
+def test_a_secret_stored_in_clear_is_sealed_at_its_next_use(enrolled, db):
+    from reliefsvc.security import identity
+
+    user, secret, _codes = enrolled
+    user.totp_secret = secret
+    assert identity.verify_totp(user, pyotp.TOTP(secret).now())
+    assert user.totp_secret.startswith("aesgcm:")
