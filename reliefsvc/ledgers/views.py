@@ -73,7 +73,16 @@ def index():
     return render_template("ledgers/index.html", forms=_forms(contracts), officer=current_user.role is Role.OFFICER)
 
 
-def _send(ledger: service.Ledger):
+def _send(make):
+    """The workbook of ``make()`` (a ``service.Ledger``) as a download; a refused ledger goes
+    back to the page with its reason."""
+    from reliefsvc.web import in_locale
+
+    try:
+        ledger = make()
+    except service.LedgerError as exc:
+        flash(in_locale(exc), "danger")
+        return redirect(url_for("ledgers.index"))
     out = BytesIO()
     write_workbook(out, ledger.sheets, title=ledger.title)
     out.seek(0)
@@ -100,34 +109,41 @@ def _contract(contract_id: int | None, contracts) -> Contract | None:
     return found
 
 
-def _fail(exc: service.LedgerError):
-    from reliefsvc.web import in_locale
+class _BackToPage(Exception):
+    """The filters did not validate: their errors are flashed, the ledgers page answers."""
 
-    flash(in_locale(exc), "danger")
+
+def _filters(key: str, prefix: str):
+    """The filter form ``key`` (fields prefixed ``prefix-`` in the query string) and the contract
+    it names among those the user may see: another provider's contract is a 404 even when the
+    rest of the form is wrong; no contract (or 0) means all."""
+    contracts = service.visible_contracts(current_user)
+    form = _forms(contracts, request.args)[key]
+    _contract(request.args.get(f"{prefix}-contract_id", type=int), contracts)
+    if not _valid(form):
+        raise _BackToPage
+    return form, _contract(form.contract_id.data, contracts)
+
+
+@bp.errorhandler(_BackToPage)
+def _back_to_page(_exc):
     return redirect(url_for("ledgers.index"))
 
 
 @bp.route("/service.xlsx")
 @restrict_access(*FILERS)
 def service_ledger():
-    contracts = service.visible_contracts(current_user)
-    form = _forms(contracts, request.args)["service"]
-    _contract(request.args.get("s-contract_id", type=int), contracts)  # another provider's contract: 404
-    if not _valid(form):
-        return redirect(url_for("ledgers.index"))
-    contract = _contract(form.contract_id.data, contracts)
+    form, contract = _filters("service", "s")
     if contract is None:
         abort(404)
-    try:
-        return _send(service.service_ledger(contract, form.day_from.data, form.day_to.data))
-    except service.LedgerError as exc:
-        return _fail(exc)
+    return _send(lambda: service.service_ledger(contract, form.day_from.data, form.day_to.data))
 
 
 @bp.route("/cases.xlsx", methods=["GET", "POST"])
 @restrict_access(Role.OFFICER)
 def case_ledger():
     from reliefsvc.regions.models import Level, Region
+    from reliefsvc.web import in_locale
 
     # The filters ride in the query string; the reason comes by POST (security.exports).
     form = forms.CaseLedgerForm(formdata=request.args, prefix="c")
@@ -144,7 +160,8 @@ def case_ledger():
     try:
         ledger = service.case_ledger(village, form.day_from.data, form.day_to.data)
     except service.LedgerError as exc:
-        return _fail(exc)
+        flash(in_locale(exc), "danger")
+        return redirect(url_for("ledgers.index"))
     out = BytesIO()
     rows = write_workbook(out, ledger.sheets, title=ledger.title)
     exportgate.record_personal_export("ledgers.case_service_ledger", reason, rows, {
@@ -156,42 +173,23 @@ def case_ledger():
 @bp.route("/spotchecks.xlsx")
 @restrict_access(Role.OFFICER)
 def spotcheck_ledger():
-    contracts = service.visible_contracts(current_user)
-    form = _forms(contracts, request.args)["spotchecks"]
-    _contract(request.args.get("k-contract_id", type=int), contracts)  # another provider's contract: 404
-    if not _valid(form):
-        return redirect(url_for("ledgers.index"))
-    try:
-        return _send(service.spotcheck_ledger(_contract(form.contract_id.data, contracts), form.day_from.data,
-                                              form.day_to.data))
-    except service.LedgerError as exc:
-        return _fail(exc)
+    form, contract = _filters("spotchecks", "k")
+    return _send(lambda: service.spotcheck_ledger(contract, form.day_from.data, form.day_to.data))
 
 
 @bp.route("/rectifications.xlsx")
 @restrict_access(*FILERS)
 def rectification_ledger():
-    contracts = service.visible_contracts(current_user)
-    form = _forms(contracts, request.args)["rectifications"]
-    _contract(request.args.get("r-contract_id", type=int), contracts)  # another provider's contract: 404
-    if not _valid(form):
-        return redirect(url_for("ledgers.index"))
-    try:
-        return _send(service.rectification_ledger(current_user, _contract(form.contract_id.data, contracts),
-                                                  form.status.data or "", form.day_from.data, form.day_to.data))
-    except service.LedgerError as exc:
-        return _fail(exc)
+    form, contract = _filters("rectifications", "r")
+    return _send(lambda: service.rectification_ledger(current_user, contract, form.status.data or "",
+                                                      form.day_from.data, form.day_to.data))
 
 
 @bp.route("/payments.xlsx")
 @restrict_access(*FILERS)
 def payment_ledger():
-    contracts = service.visible_contracts(current_user)
-    form = _forms(contracts, request.args)["payments"]
-    _contract(request.args.get("p-contract_id", type=int), contracts)  # another provider's contract: 404
-    if not _valid(form):
-        return redirect(url_for("ledgers.index"))
-    return _send(service.payment_ledger(current_user, _contract(form.contract_id.data, contracts), form.year.data))
+    form, contract = _filters("payments", "p")
+    return _send(lambda: service.payment_ledger(current_user, contract, form.year.data))
 
 
 @bp.route("/evaluations.xlsx")
@@ -200,7 +198,7 @@ def evaluation_summary():
     form = _forms(service.visible_contracts(current_user), request.args)["evaluations"]
     if not _valid(form):
         return redirect(url_for("ledgers.index"))
-    return _send(service.evaluation_summary(current_user, form.year.data))
+    return _send(lambda: service.evaluation_summary(current_user, form.year.data))
 
 
 @bp.route("/ocds.json")

@@ -6,6 +6,7 @@ import io
 from datetime import date
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
@@ -125,3 +126,21 @@ def test_the_ledgers_page_and_a_download_by_a_provider_manager(county, client, l
     assert backwards.status_code == 302
     login(create_user(Role.PROVIDER_WORKER, org=manager.organisation))
     assert client.get("/ledgers/").status_code == 403
+
+
+@pytest.mark.parametrize("path,prefix,dated", [("service.xlsx", "s", True), ("rectifications.xlsx", "r", True),
+                                               ("payments.xlsx", "p", False), ("spotchecks.xlsx", "k", True)])
+def test_every_filtered_ledger_hides_other_contracts_and_refuses_a_backwards_period(
+        county, client, login, create_user, path, prefix, dated):
+    made = county(n_contracts=2, records_each=1)
+    user = made["managers"][0] if prefix != "k" else create_user(Role.OFFICER)
+    login(user)
+    own, other = made["contracts"]
+    if prefix != "k":  # the officer sees every contract; a manager only its own
+        assert client.get(f"/ledgers/{path}?{prefix}-contract_id={other.id}").status_code == 404
+    assert client.get(f"/ledgers/{path}?{prefix}-contract_id=999999").status_code == 404
+    assert client.get(f"/ledgers/{path}?{prefix}-contract_id={own.id}").status_code == 200
+    if dated:
+        back = client.get(f"/ledgers/{path}?{prefix}-contract_id={own.id}"
+                          f"&{prefix}-day_from=2026-10-31&{prefix}-day_to=2026-10-01", follow_redirects=True)
+        assert back.request.path == "/ledgers/" and "结束日期不能早于开始日期" in back.get_data(as_text=True)
