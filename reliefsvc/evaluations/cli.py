@@ -48,6 +48,51 @@ def evaluation_report_command(contract_no, year, output):
     click.echo(f"{output}: {ev.status.value}{' ' + ev.doc_no if ev.doc_no else ''}, {len(data)} bytes")
 
 
+@reports_group.command("evaluations")
+@click.option("--year", type=int, required=True,
+              help="The calendar year in which the execution years begin.")
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
+              help="The folder to write the PDFs into (made when missing).")
+@click.option("--signed-only", is_flag=True, help="Only signed evaluations (no drafts).")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Processes laying out the PDFs (default: one per core).")
+@with_appcontext
+def evaluation_reports_command(year, output, signed_only, jobs):
+    """Every annual evaluation report of the execution years beginning in YEAR, one PDF per
+    contract-year (the year's archive), laid out on every core."""
+    import os
+    import time
+    from pathlib import Path
+
+    from reliefsvc.evaluations.models import Evaluation, EvaluationStatus
+    from reliefsvc.reports.batch import write_pdfs
+
+    query = sa.select(Evaluation).join(Evaluation.contract).where(Evaluation.year == year)
+    if signed_only:
+        query = query.where(Evaluation.status == EvaluationStatus.SIGNED)
+    evaluations = db.session.scalars(query.order_by(Contract.contract_no, Evaluation.year_no)).all()
+    if not evaluations:
+        click.echo(f"no evaluation for {year} / 没有 {year} 年开始的执行年度评估", err=True)
+        sys.exit(1)
+    folder = Path(output)
+    folder.mkdir(parents=True, exist_ok=True)
+    targets = [folder / batch_filename(ev) for ev in evaluations]
+    started = time.perf_counter()
+    sizes = write_pdfs(((t, service.report_html(ev)) for t, ev in zip(targets, evaluations, strict=True)),
+                       jobs=jobs)
+    for target, ev, size in zip(targets, evaluations, sizes, strict=True):
+        click.echo(f"{target}: {ev.status.value}{' ' + ev.doc_no if ev.doc_no else ''}, {size} bytes")
+    click.echo(f"{len(sizes)} reports in {time.perf_counter() - started:.1f} s on {jobs or os.cpu_count()} "
+               f"processes / 共 {len(sizes)} 份报告")
+
+
+def batch_filename(ev) -> str:
+    """``康民购〔2026〕1号-第1执行年度评估报告.pdf``: the contract number as the office writes it,
+    with the characters a file system refuses replaced."""
+    name = f"{ev.contract.contract_no}-第{ev.year_no}执行年度评估报告.pdf"
+    return "".join("_" if ch in '/\\:*?"<>|' or ord(ch) < 32 else ch for ch in name)
+
+
 @click.group("evaluations")
 def evaluations_group():
     """Annual evaluations (年度评估)."""

@@ -752,18 +752,25 @@ def charts(ev: Evaluation) -> dict:
     return {"delivery": delivery, "scores": scores}
 
 
-def render_report(ev: Evaluation) -> bytes:
-    """The formal Chinese report (PDF); a draft prints marked 草稿."""
+def report_html(ev: Evaluation) -> str:
+    """The HTML of the formal report (what :func:`render_report` lays out as a PDF)."""
     from flask_babel import force_locale
 
-    from reliefsvc.reports.pdf import render_pdf
+    from reliefsvc.reports.pdf import render_html
 
     with force_locale("zh_CN"):
-        return render_pdf("evaluations/report.html", title="购买社会救助服务项目年度评估报告", ev=ev,
-                          draft=ev.status is not EvaluationStatus.SIGNED, zh=rules.RATING_ZH,
-                          dimensions=rules.DIMENSIONS, draws=spotcheck_draws(ev), charts=charts(ev),
-                          mean=mean_score(ev), comments=[c for c in ev.comments if c.kind == "comment"],
-                          closed=next((c for c in ev.comments if c.kind == "no_further"), None))
+        return render_html("evaluations/report.html", title="购买社会救助服务项目年度评估报告", ev=ev,
+                           draft=ev.status is not EvaluationStatus.SIGNED, zh=rules.RATING_ZH,
+                           dimensions=rules.DIMENSIONS, draws=spotcheck_draws(ev), charts=charts(ev),
+                           mean=mean_score(ev), comments=[c for c in ev.comments if c.kind == "comment"],
+                           closed=next((c for c in ev.comments if c.kind == "no_further"), None))
+
+
+def render_report(ev: Evaluation) -> bytes:
+    """The formal Chinese report (PDF); a draft prints marked 草稿."""
+    from reliefsvc.reports.pdf import html_to_pdf
+
+    return html_to_pdf(report_html(ev))
 
 
 def report_filename(ev: Evaluation) -> str:

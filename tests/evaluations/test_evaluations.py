@@ -247,6 +247,37 @@ def test_the_report_of_a_demo_contract(run_cli, db, tmp_path):
     draft = db.session.scalar(sa.select(Evaluation).where(Evaluation.status == EvaluationStatus.DRAFT))
     assert "草稿" in _text(service.render_report(draft))
 
+    # The year's archive: every evaluation of the year, laid out by two worker processes that
+    # get only the HTML (they read no database: the demo here is not even committed).
+    year = ev.year
+    of_year = db.session.scalars(sa.select(Evaluation).where(Evaluation.year == year)).all()
+    folder = tmp_path / "archive"
+    result = run_cli("reports", "evaluations", "--year", str(year), "-o", str(folder), "--jobs", "2")
+    assert result.exit_code == 0, result.output
+    files = sorted(folder.iterdir())
+    assert len(files) == len(of_year) and f"{len(of_year)} reports" in result.output
+    signed_file = folder / f"{ev.contract.contract_no}-第{ev.year_no}执行年度评估报告.pdf"
+    assert signed_file.read_bytes()[:5] == b"%PDF-"
+    from pypdf import PdfReader
+
+    batch_text = _text(signed_file.read_bytes()).replace(" ", "").replace("\n", "")
+    assert ev.doc_no in batch_text and "年度评估报告" in batch_text and "草稿" not in batch_text
+    assert len(PdfReader(signed_file).pages) == len(PdfReader(io.BytesIO(service.render_report(ev))).pages)
+    only_signed = run_cli("reports", "evaluations", "--year", str(year), "-o", str(tmp_path / "signed"),
+                          "--signed-only", "--jobs", "1")
+    assert only_signed.exit_code == 0, only_signed.output
+    assert len(list((tmp_path / "signed").iterdir())) == sum(e.status is EvaluationStatus.SIGNED for e in of_year)
+    assert run_cli("reports", "evaluations", "--year", "1999", "-o", str(tmp_path / "none")).exit_code == 1
+
+
+def test_an_archive_file_name_keeps_the_contract_number_and_drops_what_a_file_system_refuses():
+    from types import SimpleNamespace
+
+    from reliefsvc.evaluations.cli import batch_filename
+
+    ev = SimpleNamespace(contract=SimpleNamespace(contract_no="康民购〔2026〕1号/补:1"), year_no=2)
+    assert batch_filename(ev) == "康民购〔2026〕1号_补_1-第2执行年度评估报告.pdf"
+
 
 def test_the_report_command_refuses_a_year_without_an_evaluation(run_cli, ended_contract, tmp_path):
     result = run_cli("reports", "evaluation", "--contract", ended_contract.contract_no, "--year", "2025",
