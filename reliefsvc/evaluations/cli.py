@@ -60,12 +60,11 @@ def evaluation_report_command(contract_no, year, output):
 def evaluation_reports_command(year, output, signed_only, jobs):
     """Every annual evaluation report of the execution years beginning in YEAR, one PDF per
     contract-year (the year's archive), laid out on every core."""
-    import os
     import time
     from pathlib import Path
 
     from reliefsvc.evaluations.models import Evaluation, EvaluationStatus
-    from reliefsvc.reports.batch import write_pdfs
+    from reliefsvc.reports.batch import worker_count, write_pdfs
 
     query = sa.select(Evaluation).join(Evaluation.contract).where(Evaluation.year == year)
     if signed_only:
@@ -82,8 +81,8 @@ def evaluation_reports_command(year, output, signed_only, jobs):
                        jobs=jobs)
     for target, ev, size in zip(targets, evaluations, sizes, strict=True):
         click.echo(f"{target}: {ev.status.value}{' ' + ev.doc_no if ev.doc_no else ''}, {size} bytes")
-    click.echo(f"{len(sizes)} reports in {time.perf_counter() - started:.1f} s on {jobs or os.cpu_count()} "
-               f"processes / 共 {len(sizes)} 份报告")
+    click.echo(f"{len(sizes)} reports in {time.perf_counter() - started:.1f} s on "
+               f"{worker_count(len(sizes), jobs)} processes / 共 {len(sizes)} 份报告")
 
 
 def batch_filename(ev) -> str:

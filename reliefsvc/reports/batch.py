@@ -36,12 +36,18 @@ def _lay_out(job: tuple[str, str, str]) -> int:
     return len(data)
 
 
+def worker_count(items: int, jobs: int | None = None) -> int:
+    """How many processes lay out ``items`` PDFs: ``jobs`` (default one per core), never more
+    than there are PDFs; 1 means in the calling process."""
+    return max(1, min(jobs or os.cpu_count() or 1, items or 1))
+
+
 def write_pdfs(pages: Iterable[tuple[str | os.PathLike[str], str]], *, jobs: int | None = None) -> list[int]:
     """Write each ``(target, html)`` as a PDF; ``jobs`` worker processes (default: one per core,
     1: in this process). Returns the sizes in the order given. Needs an application context."""
     static_folder = current_app.static_folder
     work = [(static_folder, html, str(Path(target))) for target, html in pages]
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(work) or 1))
+    jobs = worker_count(len(work), jobs)
     if jobs == 1:
         return [_lay_out(job) for job in work]
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
