@@ -207,6 +207,11 @@ def hamming(a: int, b: int) -> int:
 # is nearly always (docs/integrity.md). Looking up also every neighbour within one bit
 # (probe_radius=1) guarantees every pair with p + d <= 15, at 17 times the lookups and
 # 17 times the candidates: affordable for one contract, not for a province.
+#
+# The index is a join of arrays (``matching_comparisons``), not dictionaries: a province's
+# photos cost vector operations per band, and only comparisons within the limits reach
+# Python. ``near_duplicates`` keeps its pairwise-scan contract (same pairs, same (p, d),
+# same order; docs/integrity.md, PHOTO_REUSED).
 
 BANDS = 8
 BAND_BITS = 16
@@ -231,14 +236,177 @@ def _masks(radius: int) -> tuple[int, ...]:
     return tuple(out)
 
 
-def _band_keys(phash: int, dhash: int) -> list[int]:
-    key = (phash << 64) | dhash
-    # The band number lives above the 16 bits so one dict serves all bands.
-    return [(b << BAND_BITS) | ((key >> (BAND_BITS * b)) & _BAND_MASK) for b in range(BANDS)]
+def trims_array(trims: Sequence[Sequence[tuple[int, int]] | bytes | None]) -> tuple[np.ndarray, np.ndarray]:
+    """The trim windows of many photos as one ``(N, W, 2)`` uint64 array and the number of
+    windows each photo has (``(N,)``); each entry is a tuple of ``(phash, dhash)`` pairs
+    or the packed blob of ``pack_trims`` (which is read without unpacking)."""
+    n = len(trims)
+    blobs = all(type(t) is bytes for t in trims)
+    sizes = np.fromiter((0 if t is None else len(t) for t in trims), dtype=np.int64, count=n)
+    if blobs:
+        sizes //= 16
+    width = int(sizes.max()) if n else 0
+    out = np.zeros((n, width, 2), dtype=np.uint64)
+    if width == 0:
+        return out, sizes
+    if blobs and (sizes == width).all():  # the common case: every photo has every window
+        out[:] = np.frombuffer(b"".join(trims), dtype=">u8").reshape(n, width, 2)
+        return out, sizes
+    for i in np.flatnonzero(sizes).tolist():
+        t, k = trims[i], int(sizes[i])
+        if isinstance(t, bytes | bytearray | memoryview):
+            out[i, :k] = np.frombuffer(bytes(t[:16 * k]), dtype=">u8").reshape(k, 2)
+        else:
+            out[i, :k] = np.array([(p, d) for p, d in t[:k]], dtype=np.uint64)
+    return out, sizes
+
+
+_U16 = np.uint64(_BAND_MASK)
+_BYTE_BITS = np.array([bin(b).count("1") for b in range(256)], dtype=np.uint8)
+
+
+def _popcount(values: np.ndarray) -> np.ndarray:
+    """Set bits of each uint64 (``np.bitwise_count`` from numpy 2.0; a byte table before)."""
+    if hasattr(np, "bitwise_count"):
+        return np.bitwise_count(values)
+    return _BYTE_BITS[values.view(np.uint8)].reshape(-1, 8).sum(axis=1, dtype=np.uint8)  # pragma: no cover
+#: Queries handled at once (bounds the memory of one step of the join).
+_CHUNK = 1 << 21
+
+
+def _band(phash: np.ndarray, dhash: np.ndarray, band: int) -> np.ndarray:
+    """Band ``band`` of the 128-bit keys ``phash << 64 | dhash`` (0-3 from dHash, 4-7 from pHash)."""
+    source = dhash if band < BANDS // 2 else phash
+    return ((source >> np.uint64(BAND_BITS * (band % (BANDS // 2)))) & _U16).astype(np.uint16)
+
+
+def _join(q_item: np.ndarray, q_sig: np.ndarray, qp: np.ndarray, qd: np.ndarray,
+          t_item: np.ndarray, tp: np.ndarray, td: np.ndarray, *, phash_max: int, dhash_max: int,
+          sum_max: int, window_sum_max: int, masks: tuple[int, ...]) -> list[np.ndarray]:
+    """Comparisons of query signatures with target full frames sharing a band (or, with
+    ``masks``, a band one of the masks away) that pass the limits: arrays
+    ``(query item, signature number, target item, p, d)``, duplicates possible.
+
+    Per band the targets are sorted by band value (a counting table of 65 536 entries
+    gives each value's run); each query then meets its run, compared one offset at a
+    time over all queries whose run is that long (queries sorted by run length), so the
+    work is a few vector operations per candidate and no Python per photo.
+    """
+    found: list[list[np.ndarray]] = [[], [], [], [], []]
+    if not len(q_item) or not len(t_item):
+        return [np.zeros(0, dtype=np.int64)] * 5
+    for band in range(BANDS):
+        values = _band(tp, td, band)
+        order = np.argsort(values, kind="stable")
+        counts = np.bincount(values, minlength=1 << BAND_BITS)
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        sp, sd, sj = tp[order], td[order], t_item[order]
+        for c0 in range(0, len(q_item), _CHUNK):
+            cp, cd = qp[c0:c0 + _CHUNK], qd[c0:c0 + _CHUNK]
+            cb = _band(cp, cd, band)
+            for mask in masks:
+                v = cb ^ mask if mask else cb
+                run = counts[v]
+                hit = np.flatnonzero(run)
+                if not len(hit):
+                    continue
+                # Longest runs first: the queries still to compare at offset k are a prefix.
+                # (16-bit keys: numpy sorts them by radix, in linear time)
+                hit = hit[np.argsort((65535 - np.minimum(run[hit], 65535)).astype(np.uint16), kind="stable")]
+                lengths, lo = run[hit], starts[v[hit]]
+                hp, hd = cp[hit], cd[hit]
+                hit += c0
+                k, alive = 0, len(hit)
+                while alive:
+                    pos = lo[:alive] + k
+                    p = _popcount(sp[pos] ^ hp[:alive])
+                    keep = np.flatnonzero(p <= phash_max)
+                    if len(keep):
+                        d = _popcount(sd[pos[keep]] ^ hd[keep])
+                        qi, sig = q_item[hit[keep]], q_sig[hit[keep]]
+                        limit = np.where(sig == 0, sum_max, window_sum_max)
+                        pk = p[keep]
+                        ok = (d <= dhash_max) & (pk.astype(np.int64) + d <= limit)
+                        for dest, arr in zip(found, (qi, sig, sj[pos[keep]], pk, d), strict=True):
+                            dest.append(arr[ok])
+                    k += 1
+                    alive = int(np.searchsorted(-lengths, -k, side="left")) if alive else 0
+    return [np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64) for parts in found]
+
+
+def matching_comparisons(
+    phash: np.ndarray, dhash: np.ndarray, trims: np.ndarray, trim_counts: np.ndarray, *,
+    phash_max: int, dhash_max: int, sum_max: int, window_sum_max: int | None = None,
+    probe_radius: int = 0, involving: np.ndarray | None = None,
+) -> tuple[np.ndarray, ...]:
+    """Every comparison the index proposes that passes the limits, as arrays
+    ``(query item, signature number, target item, p, d)`` without duplicates: full frame
+    against full frame (signature 0, once per pair, from the lower item) and window k of
+    the query item against the target's full frame (signature k). ``involving`` (a bool
+    per item) keeps only pairs with at least one such item and does only their work."""
+    window_sum_max = min(sum_max, WINDOW_SUM_MAX if window_sum_max is None else window_sum_max)
+    limits = {"phash_max": phash_max, "dhash_max": dhash_max, "sum_max": sum_max,
+              "window_sum_max": window_sum_max, "masks": _masks(probe_radius)}
+    n = len(phash)
+    width = trims.shape[1] if trims.ndim == 3 else 0
+    items = np.arange(n, dtype=np.int64)
+
+    def queries(which: np.ndarray, full: bool):
+        # Signature 0 (full frame) and the windows each item has, as flat arrays.
+        parts_i, parts_s, parts_p, parts_d = [], [], [], []
+        if full:
+            parts_i.append(which)
+            parts_s.append(np.zeros(len(which), dtype=np.int64))
+            parts_p.append(phash[which])
+            parts_d.append(dhash[which])
+        for w in range(width):
+            has = which[trim_counts[which] > w]
+            parts_i.append(has)
+            parts_s.append(np.full(len(has), w + 1, dtype=np.int64))
+            parts_p.append(trims[has, w, 0])
+            parts_d.append(trims[has, w, 1])
+        return (np.concatenate(parts_i), np.concatenate(parts_s), np.concatenate(parts_p).astype(np.uint64),
+                np.concatenate(parts_d).astype(np.uint64))
+
+    if involving is None:
+        qi, qs, qp, qd = queries(items, True)
+        qi, qs, j, p, d = _join(qi, qs, qp, qd, items, phash, dhash, **limits)
+        keep = (j != qi) & ((qs != 0) | (j > qi))
+    else:
+        new = np.flatnonzero(involving)
+        old = np.flatnonzero(~involving)
+        a = _join(*queries(new, True), items, phash, dhash, **limits)
+        # Every other photo's windows against the new full frames: first keep only the
+        # windows sharing a band value (or one a mask away) with some new full frame.
+        if width and len(old):
+            hits = np.zeros((len(old), width), dtype=bool)
+            old_p, old_d = trims[old, :, 0], trims[old, :, 1]
+            for band in range(BANDS):
+                present = np.zeros(1 << BAND_BITS, dtype=bool)
+                values = _band(phash[new], dhash[new], band)
+                for mask in limits["masks"]:
+                    present[values ^ mask if mask else values] = True
+                hits |= present[_band(old_p, old_d, band)]
+            hits &= np.arange(width)[None, :] < trim_counts[old][:, None]
+            rows, windows = np.nonzero(hits)
+            which = old[rows]
+            b = _join(which, windows + 1, trims[which, windows, 0], trims[which, windows, 1],
+                      new, phash[new], dhash[new], **limits)
+        else:
+            b = [np.zeros(0, dtype=np.int64)] * 5
+        qi, qs, j, p, d = (np.concatenate(pair) for pair in zip(a, b, strict=True))
+        # Full frames of two new items: once, from the lower.
+        keep = (j != qi) & ((qs != 0) | (j > qi) | ~involving[j])
+    qi, qs, j, p, d = qi[keep], qs[keep], j[keep], p[keep], d[keep]
+    if len(qi):
+        key = (qi * (width + 1) + qs) * n + j
+        _unique, first = np.unique(key, return_index=True)
+        qi, qs, j, p, d = qi[first], qs[first], j[first], p[first], d[first]
+    return qi, qs, j, p, d
 
 
 def near_duplicates(
-    items: Sequence[tuple[int, int, Sequence[tuple[int, int]]]],
+    items: Sequence[tuple[int, int, Sequence[tuple[int, int]] | bytes]],
     *,
     phash_max: int,
     dhash_max: int,
@@ -257,44 +425,47 @@ def near_duplicates(
     ``confirm(a, window, b)`` can check it with a second measure: item ``a``'s window
     (0: its full frame, k: ``TRIM_WINDOWS[k - 1]``) against item ``b``'s full frame.
     """
-    masks = _masks(probe_radius)
-    window_sum_max = min(sum_max, WINDOW_SUM_MAX if window_sum_max is None else window_sum_max)
-    phashes = [item[0] for item in items]
-    dhashes = [item[1] for item in items]
-    index: dict[int, list[int]] = {}
-    for n, (phash, dhash, _trims) in enumerate(items):
-        for key in _band_keys(phash, dhash):
-            bucket = index.get(key)
-            if bucket is None:
-                index[key] = [n]
-            else:
-                bucket.append(n)
+    phash = np.array([item[0] for item in items], dtype=np.uint64)
+    dhash = np.array([item[1] for item in items], dtype=np.uint64)
+    trims, counts = trims_array([item[2] for item in items])
+    yield from near_duplicates_arrays(phash, dhash, trims, counts, phash_max=phash_max, dhash_max=dhash_max,
+                                      sum_max=sum_max, window_sum_max=window_sum_max, wanted=wanted,
+                                      confirm=confirm, probe_radius=probe_radius)
 
-    get = index.get
-    found: dict[tuple[int, int], tuple[int, int]] = {}
-    for i, (phash, dhash, trims) in enumerate(items):
-        for sig_no, (qp, qd) in enumerate(((phash, dhash), *trims)):
-            limit = sum_max if sig_no == 0 else window_sum_max
-            for key in _band_keys(qp, qd):
-                for mask in masks:
-                    bucket = get(key ^ mask)
-                    if bucket is None:
-                        continue
-                    for j in bucket:
-                        # Full against full is symmetric: look at it from one side only.
-                        if j == i or (sig_no == 0 and j < i):
-                            continue
-                        p = (qp ^ phashes[j]).bit_count()
-                        if p > phash_max:
-                            continue
-                        d = (qd ^ dhashes[j]).bit_count()
-                        if d > dhash_max or p + d > limit:
-                            continue
-                        pair = (i, j) if i < j else (j, i)
-                        best = found.get(pair)
-                        if best is not None and best[0] + best[1] <= p + d:
-                            continue
-                        if (wanted is None or wanted(*pair)) and (confirm is None or confirm(i, sig_no, j)):
-                            found[pair] = (p, d)
-    for (i, j), (p, d) in sorted(found.items()):
-        yield i, j, p, d
+
+def near_duplicates_arrays(
+    phash: np.ndarray, dhash: np.ndarray, trims: np.ndarray, trim_counts: np.ndarray, *,
+    phash_max: int, dhash_max: int, sum_max: int, window_sum_max: int | None = None,
+    wanted: Callable[[int, int], bool] | None = None, confirm: Callable[[int, int, int], bool] | None = None,
+    probe_radius: int = 0, involving: np.ndarray | None = None,
+) -> Iterator[tuple[int, int, int, int]]:
+    """``near_duplicates`` over arrays (``trims_array``): the same pairs, in the same order.
+
+    Of a pair's comparisons that pass, the one kept is the closest (smallest p + d);
+    among equals, the full frames first, then the lower item's windows in order, then
+    the higher item's; ``confirm`` is asked in that order until one holds.
+    """
+    qi, qs, j, p, d = matching_comparisons(phash, dhash, trims, trim_counts, phash_max=phash_max,
+                                           dhash_max=dhash_max, sum_max=sum_max, window_sum_max=window_sum_max,
+                                           probe_radius=probe_radius, involving=involving)
+    if not len(qi):
+        return
+    low, high = np.minimum(qi, j), np.maximum(qi, j)
+    # Full frame against full frame is asked from the lower item, as in the pairwise scan.
+    full = qs == 0
+    qi, j = np.where(full, low, qi), np.where(full, high, j)
+    side = qi != low
+    order = np.lexsort((qs, side, p + d, high, low))
+    rows = zip(low[order].tolist(), high[order].tolist(), qi[order].tolist(), qs[order].tolist(),
+               j[order].tolist(), p[order].tolist(), d[order].tolist(), strict=True)
+    current, settled = None, False
+    for a, b, i, sig, other, pp, dd in rows:
+        if (a, b) != current:
+            current, settled = (a, b), False
+            if wanted is not None and not wanted(a, b):
+                settled = True
+        if settled:
+            continue
+        if confirm is None or confirm(i, sig, other):
+            settled = True
+            yield a, b, pp, dd

@@ -3,9 +3,10 @@
 ``run()`` is the one entry point (CLI, nightly job, the officer's button). A full run
 decides the flags of every record; an incremental run decides those of records that are
 new or changed since they were last checked (``checked_version < version``) and reads
-only what their flags depend on: the same workers' records around the same days, the
-same provider's notes, and the photo hashes of the archive (a new photo is compared with
-every photo held, through the index). Either way one run writes in one transaction:
+only what their flags depend on: the same workers' records around the same days, and
+the records whose notes or photos the indexes pair with a new record's (a new note is
+compared with the provider's every note, a new photo with every photo held, through the
+indexes, from narrow column reads). Either way one run writes in one transaction:
 flags found are inserted or updated, flags no longer found are deleted unless an officer
 dismissed them (a dismissal survives every later run), and each touched record's
 ``risk_score`` is recomputed from its flags that are not dismissed.
@@ -29,11 +30,10 @@ from reliefsvc.common.errors import BilingualError
 from reliefsvc.common.formatting import LOCAL_TZ
 from reliefsvc.contracts.models import Contract, contract_village
 from reliefsvc.db import utcnow
-from reliefsvc.evidence.models import Photo, RecordPhoto, RecordStatus, ServiceRecord, to_unsigned64
+from reliefsvc.evidence.models import Photo, RecordPhoto, RecordStatus, ServiceRecord
 from reliefsvc.extensions import db
 from reliefsvc.integrity import events, rules
 from reliefsvc.integrity.models import CODE_LABELS, IntegrityFlag, IntegrityRun
-from reliefsvc.integrity.photohash import unpack_trims
 from reliefsvc.providers.models import Staff
 from reliefsvc.regions.models import Region
 
@@ -143,13 +143,26 @@ def _photos_query():
 def _photos_of(record_ids: Iterable[int] | None) -> dict[int, list[rules.PhotoFacts]]:
     query = _photos_query()
     out: dict[int, list[rules.PhotoFacts]] = defaultdict(list)
+    labels: dict[int, str] = {}
+    photo = rules.PhotoFacts
     for chunk in _chunks(record_ids):
         q = query if chunk is None else query.where(RecordPhoto.record_id.in_(chunk))
-        for rid, position, filename, pid, sha, ph, dh, when, lat, lon, trims, colours in db.session.execute(q):
-            label = filename if filename and len(filename) <= 40 else f"第{position + 1}张"
-            out[rid].append(rules.PhotoFacts(pid, sha, to_unsigned64(ph), to_unsigned64(dh), when, lat, lon,
-                                             unpack_trims(trims), label, colours))
+        for rid, position, filename, pid, sha, ph, dh, when, lat, lon, trims, colours in db.session.execute(
+                q, execution_options=_STREAM):
+            if filename and len(filename) <= 40:
+                label = filename
+            else:
+                label = labels.get(position) or labels.setdefault(position, f"第{position + 1}张")
+            # The stored hashes are signed 64-bit (to_signed64); the windows stay packed.
+            out[rid].append(photo(pid, sha, None if ph is None else ph & _U64, None if dh is None else dh & _U64,
+                                  when, lat, lon, trims or (), label, colours))
     return out
+
+
+#: Rows are turned into facts as they arrive, a batch at a time, not all fetched first.
+_STREAM = {"yield_per": 10_000}
+#: The stored hashes are signed (evidence.models.to_signed64); "& _U64" is to_unsigned64.
+_U64 = (1 << 64) - 1
 
 
 def _chunks(ids: Iterable[int] | None, size: int = 900):
@@ -162,26 +175,35 @@ def _chunks(ids: Iterable[int] | None, size: int = 900):
 
 
 def load_facts(where=None, record_ids: Iterable[int] | None = None) -> list[rules.RecordFacts]:
-    """RecordFacts of the records matching ``where`` (a condition on ServiceRecord) or ``record_ids``."""
+    """RecordFacts of the records matching ``where`` (a condition on ServiceRecord) or ``record_ids``.
+
+    The photos are read first (all of them, or those of ``record_ids``) so that the
+    records can be turned into facts as they come from the cursor, without holding the
+    rows and the facts at once.
+    """
     areas = _areas()
-    rows = []
     ids = None if record_ids is None else sorted(set(record_ids))
-    for chunk in _chunks(ids):
-        q = _record_select()
-        if where is not None:
-            q = q.where(where)
-        if chunk is not None:
-            q = q.where(ServiceRecord.id.in_(chunk))
-        rows.extend(db.session.execute(q).all())
-    photos = _photos_of(None if where is None and record_ids is None else [r[0] for r in rows])
+    if where is None:
+        photos = _photos_of(ids)
+        rows: Iterable = (row for chunk in _chunks(ids) for row in db.session.execute(
+            _record_select() if chunk is None else _record_select().where(ServiceRecord.id.in_(chunk)),
+            execution_options=_STREAM))
+    else:
+        rows = [row for chunk in _chunks(ids) for row in db.session.execute(
+            _record_select().where(where) if chunk is None
+             else _record_select().where(where, ServiceRecord.id.in_(chunk)))]
+        photos = _photos_of([r[0] for r in rows])
     facts = []
+    make, empty = rules.RecordFacts, ()
     for (rid, ref, cid, pid, wid, case_id, stype, start, end, submitted, lat, lon, clat, clon, vlat, vlon,
          cstatus, cchanged, village_id, notes) in rows:
         area = areas.get(cid)
         in_area = None if case_id is None or not area else village_id in area
-        facts.append(rules.RecordFacts(
+        own = photos.get(rid)
+        facts.append(make(
             rid, ref, cid, pid, wid, case_id, stype, start, end, submitted, lat, lon, clat, clon, vlat, vlon,
-            None if cstatus is None else str(cstatus), cchanged, in_area, notes or "", tuple(photos.get(rid, ()))))
+            None if cstatus is None else str(cstatus), cchanged, in_area, notes or "",
+            empty if own is None else tuple(own)))
     return facts
 
 
@@ -260,51 +282,100 @@ def _incremental_scope() -> tuple[set[int], list[rules.RecordFacts]]:
         context.update(db.session.scalars(sa.select(ServiceRecord.id).where(
             ServiceRecord.worker_id == worker, ServiceRecord.started_at >= lo - timedelta(days=1),
             ServiceRecord.started_at <= hi + timedelta(days=1), ServiceRecord.status != RecordStatus.REJECTED)))
-    # 2. The same providers' case-tied records with notes long enough to be copies.
-    providers = {row[4] for row in live}
-    context.update(db.session.scalars(
-        sa.select(ServiceRecord.id).join(Contract, Contract.id == ServiceRecord.contract_id)
-        .where(Contract.provider_id.in_(providers), ServiceRecord.case_id.is_not(None),
-               sa.func.length(ServiceRecord.notes) >= 20, ServiceRecord.status != RecordStatus.REJECTED)))
+    # 2. Records whose notes are the same text, give or take the allowed edits, as a new
+    # record's (the provider's whole archive, through the index: new notes against all).
+    context.update(_note_partners(live))
     # 3. Records holding a photo that looks like one of the new photos (whole archive, by index).
     context.update(_photo_partners(context_new={row[0] for row in live}))
     return decided, load_facts(record_ids=context)
 
 
+def _note_partners(live: list) -> set[int]:
+    """Ids of the case-tied records of the new records' providers whose normalised notes
+    are a new record's text or within the loosest allowed edits of it."""
+    from reliefsvc.integrity import textsim
+
+    in_force = policy().all()
+    global_min = min(t.notes_min_length for t in in_force)
+    cap = max(t.notes_max_edits for t in in_force)
+    new_ids = {row[0] for row in live}
+    providers = sorted({row[4] for row in live})
+    rows = db.session.execute(
+        sa.select(ServiceRecord.id, Contract.provider_id, ServiceRecord.notes)
+        .join(Contract, Contract.id == ServiceRecord.contract_id)
+        .where(Contract.provider_id.in_(providers), ServiceRecord.case_id.is_not(None),
+               sa.func.length(ServiceRecord.notes) >= global_min,
+               ServiceRecord.status != RecordStatus.REJECTED)).all()
+    texts = textsim.normalise_many([row[2] for row in rows])
+    groups: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for (rid, provider, _notes), text in zip(rows, texts, strict=True):
+        if len(text) >= global_min and len(text) > cap:
+            groups[provider][text].append(rid)
+
+    def loosest_edits(length_a: int, length_b: int) -> int:
+        return max(t.notes_edits_allowed(length_a, length_b) for t in in_force)
+
+    out: set[int] = set()
+    for by_text in groups.values():
+        distinct = list(by_text)
+        fresh = [n for n, text in enumerate(distinct) if not new_ids.isdisjoint(by_text[text])]
+        if not fresh:
+            continue
+        for n in fresh:
+            out.update(by_text[distinct[n]])
+        for i, j, _distance in textsim.similar_pairs(distinct, loosest_edits, cap, involving=fresh):
+            out.update(by_text[distinct[i]])
+            out.update(by_text[distinct[j]])
+    return out
+
+
 def _photo_partners(context_new: set[int]) -> set[int]:
-    """Ids of archive records whose photos are the same picture as a photo of ``context_new``."""
+    """Ids of archive records whose photos are the same picture as a photo of ``context_new``.
+
+    Reads the hashes of every photo held as columns (no object per photo) and joins the
+    new photos with all of them through the banded index (``near_duplicates_arrays``
+    with ``involving``): the new photos' signatures against every full frame, and every
+    photo's windows against the new photos' full frames only.
+    """
+    import numpy as np
+
     from reliefsvc.integrity import photohash
 
     new_photo_ids = set(db.session.scalars(sa.select(RecordPhoto.photo_id).where(
         RecordPhoto.record_id.in_(sorted(context_new))))) if context_new else set()
     if not new_photo_ids:
         return set()
-    hashes = db.session.execute(sa.select(Photo.id, Photo.phash, Photo.dhash, Photo.trim_hashes, Photo.colours)).all()
-    keys: dict[tuple[int, int], list[int]] = defaultdict(list)
-    trims: dict[tuple[int, int], tuple] = {}
-    colours: dict[tuple[int, int], bytes | None] = {}
-    new_keys = set()
-    for pid, ph, dh, tr, co in hashes:
-        key = (to_unsigned64(ph), to_unsigned64(dh))
-        keys[key].append(pid)
-        trims.setdefault(key, unpack_trims(tr))
-        colours.setdefault(key, co)
-        if pid in new_photo_ids:
-            new_keys.add(key)
-    order = list(keys)
-    is_new = [k in new_keys for k in order]
+    rows = db.session.execute(sa.select(Photo.id, Photo.phash, Photo.dhash, Photo.trim_hashes, Photo.colours)
+                              .where(Photo.phash.is_not(None), Photo.dhash.is_not(None))
+                              .order_by(Photo.id)).all()
+    if not rows:
+        return set()
+    count = len(rows)
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=count)
+    ph = np.fromiter((r[1] for r in rows), dtype=np.int64, count=count).view(np.uint64)
+    dh = np.fromiter((r[2] for r in rows), dtype=np.int64, count=count).view(np.uint64)
+    # One node per distinct (phash, dhash), with the windows and colours of its first photo.
+    by_key = np.lexsort((dh, ph))
+    new_key = np.concatenate(([True], (ph[by_key][1:] != ph[by_key][:-1]) | (dh[by_key][1:] != dh[by_key][:-1])))
+    run_start = np.flatnonzero(new_key)
+    node_of = np.empty(count, dtype=np.int64)
+    node_of[by_key] = np.cumsum(new_key) - 1
+    firsts = by_key[run_start].tolist()
+    trims, trim_counts = photohash.trims_array([rows[k][3] or b"" for k in firsts])
+    colours = [rows[k][4] for k in firsts]
+    is_new = np.zeros(len(firsts), dtype=bool)
+    is_new[node_of[np.isin(ids, np.fromiter(new_photo_ids, dtype=np.int64))]] = True
+    nodes = set(np.flatnonzero(is_new).tolist())
     t = default_thresholds()
-    partner_photos = {pid for k in new_keys for pid in keys[k]}
-    items = [(p, d, trims[(p, d)]) for p, d in order]
-    for i, j, _p, _d in photohash.near_duplicates(
-            items, wanted=lambda i, j: is_new[i] or is_new[j],
-            confirm=lambda a, window, b: photohash.same_colours(colours[order[a]], window, colours[order[b]]),
+    for i, j, _p, _d in photohash.near_duplicates_arrays(
+            ph[firsts], dh[firsts], trims, trim_counts, involving=is_new,
+            confirm=lambda a, window, b: photohash.same_colours(colours[a], window, colours[b]),
             phash_max=max(t.photo_phash_max, 12), dhash_max=max(t.photo_dhash_max, 12),
             sum_max=max(t.photo_hash_sum_max, 15)):
-        partner_photos.update(keys[order[i]])
-        partner_photos.update(keys[order[j]])
-    return set(db.session.scalars(sa.select(RecordPhoto.record_id).where(
-        RecordPhoto.photo_id.in_(sorted(partner_photos))))) if partner_photos else set()
+        nodes.update((i, j))
+    partner_photos = ids[np.isin(node_of, np.fromiter(nodes, dtype=np.int64))].tolist()
+    return {rid for chunk in _chunks(partner_photos) for rid in db.session.scalars(
+        sa.select(RecordPhoto.record_id).where(RecordPhoto.photo_id.in_(chunk)))}
 
 
 def _store(found: list[rules.Flag], decided: set[int], months: dict, result: RunResult,

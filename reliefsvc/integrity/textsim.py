@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+
+import numpy as np
 
 # After NFKC, full-width punctuation and digits are ASCII. What goes: everything that is
 # not a letter (\W: punctuation, spaces, symbols; and "_"), and digits — a copied note
@@ -27,6 +28,38 @@ _NOT_TEXT = re.compile(r"[\W\d_]+")
 
 def normalise(text: str) -> str:
     return _NOT_TEXT.sub("", unicodedata.normalize("NFKC", text)).lower()
+
+
+def _simple_characters() -> tuple[re.Pattern, dict[int, str]]:
+    """Characters ledger notes are made of (ASCII, CJK ideographs and punctuation,
+    full-width forms) whose NFKC form is made of non-combining characters only: a text
+    of just these normalises character by character, so ``str.translate`` with each
+    one's ``normalise`` does it in one C call. Returns the pattern of any other
+    character and the translation table."""
+    ranges = [(0x00, 0x7F), (0x3000, 0x303F), (0x4E00, 0x9FFF), (0xFF01, 0xFF60), (0xFFE0, 0xFFE6)]
+    simple = [c for lo, hi in ranges for c in range(lo, hi + 1)
+              if unicodedata.combining(chr(c)) == 0
+              and not any(unicodedata.combining(x) for x in unicodedata.normalize("NFKC", chr(c)))]
+    table = {c: out for c in simple if (out := normalise(chr(c))) != chr(c)}
+    spans: list[list[int]] = []
+    for c in simple:
+        if spans and spans[-1][1] == c - 1:
+            spans[-1][1] = c
+        else:
+            spans.append([c, c])
+    other = re.compile("[^" + "".join(f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in spans) + "]")
+    return other, table
+
+
+_OTHER_CHARACTER, _SIMPLE_TABLE = _simple_characters()
+
+
+def normalise_many(texts: Sequence[str]) -> list[str]:
+    """``[normalise(t) for t in texts]``, several times faster for ledger notes: a text of
+    simple characters only (``_simple_characters``) is translated in one C call; any
+    other text goes through NFKC."""
+    other, table = _OTHER_CHARACTER.search, _SIMPLE_TABLE
+    return [text.translate(table) if other(text) is None else normalise(text) for text in texts]
 
 
 def bounded_levenshtein(a: str, b: str, limit: int) -> int | None:
@@ -117,11 +150,14 @@ def _fingerprint(text: str) -> tuple[int, int]:
 #: every note starts with ("入户走访") — and (b) still asking for two hits before a
 #: candidate is looked at.
 PRUNED = 2
+#: Untouched indexed segments a partner must share (the pigeonhole leaves PRUNED + HITS
+#: of the tau + HITS + PRUNED segments untouched, HITS of them indexed).
+HITS = 2
 
 
 def _segments(length: int, tau: int) -> list[tuple[int, int]]:
-    """Even partition of ``length`` characters into tau + 2 + PRUNED (start, length) segments."""
-    parts = tau + 2 + PRUNED
+    """Even partition of ``length`` characters into tau + HITS + PRUNED (start, length) segments."""
+    parts = tau + HITS + PRUNED
     short = length // parts
     longer = length - short * parts  # the last `longer` segments get one more character
     out, start = [], 0
@@ -137,79 +173,241 @@ def similar_pairs(
     max_edits: Callable[[int, int], int],
     cap: int,
     wanted: Callable[[int, int], bool] | None = None,
+    involving: Sequence[int] | None = None,
 ) -> Iterator[tuple[int, int, int]]:
     """Every pair ``(i, j, distance)`` of ``texts`` within ``max_edits(len_i, len_j)`` edits.
 
+    ``involving`` (text numbers), when given, keeps only the pairs with at least one of
+    them and does only their work: those texts probe the index of all texts, in both
+    directions of length (an incremental run's new notes against the archive).
+
     ``max_edits`` must never exceed ``cap`` and every text must be longer than ``cap``.
-    ``wanted(i, j)``, when given, is asked before a candidate is verified, so a caller
-    that already knows the answer it needs can skip the edit distance.
-    Texts are expected distinct (deduplicate first); i and j index ``texts``.
+    ``wanted(i, j)``, when given, is asked before a pair is given out (a caller that
+    already has the answer it needs skips it). Texts are expected distinct (deduplicate
+    first); i and j index ``texts``; pairs come by j in order of length (then index),
+    and for one j by the length of i, then i.
+
+    The PassJoin index of the module docstring, computed for all texts at once with
+    numpy (substrings as polynomial hashes, the index as a sorted array, the probes as
+    one array per pair of lengths), so the cost per text is a few vector operations
+    rather than ~200 dictionary probes; the candidates hit twice are then measured with
+    ``rapidfuzz``'s edit distance in C (``bounded_levenshtein`` when it is not
+    installed). A hash collision can only add a candidate, which the edit distance then
+    turns away, so the result is exactly that of the pairwise definition.
     """
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    n = len(texts)
+    if n < 2:
+        return
     tau_of: dict[int, int] = {}
     segments_of: dict[int, list[tuple[int, int]]] = {}
-    index: dict[tuple[int, int, str], list[int]] = {}
+    for length in sorted({len(t) for t in texts}):
+        # The largest threshold any partner at most `cap` characters longer (or, when
+        # probing both ways, shorter) can bring.
+        lowest = length if involving is None else max(0, length - cap)
+        tau = max(max_edits(length, other) for other in range(lowest, length + cap + 1))
+        tau_of[length] = tau
+        segments_of[length] = _segments(length, tau)
+    probers = None if involving is None else np.unique(np.asarray(involving, dtype=np.int64))
+    candidates_r, candidates_s = _passjoin_candidates(texts, tau_of, segments_of, cap, probers)
+    if not len(candidates_r):
+        return
+    lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=n)
+    limits = _limits(lengths[candidates_r], lengths[candidates_s], max_edits)
+    distances = _distances(texts, candidates_r, candidates_s, limits, cap)
+    close = distances <= limits
+    r_ids, s_ids, distances = candidates_r[close], candidates_s[close], distances[close]
+    rank = np.empty(n, dtype=np.int64)
+    rank[np.lexsort((np.arange(n), lengths))] = np.arange(n)
+    order = np.lexsort((r_ids, lengths[r_ids], rank[s_ids]))
+    for r_id, s_id, distance in zip(r_ids[order].tolist(), s_ids[order].tolist(), distances[order].tolist(),
+                                    strict=True):
+        if wanted is None or wanted(r_id, s_id):
+            yield r_id, s_id, distance
 
-    def tau_for(length: int) -> int:
-        # The largest threshold any partner at most `cap` characters longer can bring.
-        tau = tau_of.get(length)
-        if tau is None:
-            tau = max(max_edits(length, other) for other in range(length, length + cap + 1))
-            tau_of[length] = tau
-            segments_of[length] = _segments(length, tau)
-        return tau
 
-    prints = [_fingerprint(t) for t in texts]
+def _limits(len_r: np.ndarray, len_s: np.ndarray, max_edits: Callable[[int, int], int]) -> np.ndarray:
+    width = int(max(len_r.max(), len_s.max())) + 1
+    pairs, inverse = np.unique(len_r * width + len_s, return_inverse=True)
+    table = np.array([max_edits(int(p // width), int(p % width)) for p in pairs.tolist()], dtype=np.int64)
+    return table[inverse]
 
-    def keys_of(text: str) -> list[tuple[int, int, str]]:
-        length = len(text)
-        tau_for(length)
-        return [(length, i, text[p:p + size]) for i, (p, size) in enumerate(segments_of[length])]
 
-    frequency: Counter[tuple[int, int, str]] = Counter()
-    for text in texts:
-        frequency.update(keys_of(text))
-    get = index.get
-    lengths_seen: set[int] = set()
-    for s_id in order:
-        s = texts[s_id]
-        ls = len(s)
-        for lr in range(max(0, ls - cap), ls + 1):
-            if lr not in lengths_seen:
+def _distances(texts: Sequence[str], r_ids: np.ndarray, s_ids: np.ndarray, limits: np.ndarray,
+               cap: int) -> np.ndarray:
+    """Edit distance of each candidate pair where it is within ``limits``, else more."""
+    try:
+        from rapidfuzz.distance import Levenshtein
+        from rapidfuzz.process import cpdist
+    except ImportError:  # pragma: no cover - rapidfuzz is a dependency; the banded DP is the fallback
+        out = np.empty(len(r_ids), dtype=np.int64)
+        prints: dict[int, tuple[int, int]] = {}
+        for n, (r, s, limit) in enumerate(zip(r_ids.tolist(), s_ids.tolist(), limits.tolist(), strict=True)):
+            pr = prints.get(r) or prints.setdefault(r, _fingerprint(texts[r]))
+            ps = prints.get(s) or prints.setdefault(s, _fingerprint(texts[s]))
+            if (pr[0] ^ ps[0]).bit_count() > 2 * limit or (pr[1] ^ ps[1]).bit_count() > 4 * limit:
+                out[n] = limit + 1
                 continue
-            tau = tau_for(lr)
+            distance = bounded_levenshtein(texts[r], texts[s], limit)
+            out[n] = limit + 1 if distance is None else distance
+        return out
+    return cpdist([texts[i] for i in r_ids.tolist()], [texts[i] for i in s_ids.tolist()],
+                  scorer=Levenshtein.distance, score_cutoff=cap, dtype=np.int64, workers=1)
+
+
+_HASH_BASE = 0x9E3779B97F4A7C15  # odd, so it has an inverse modulo 2**64
+_HASH_MIX = np.uint64(0xC2B2AE3D27D4EB4F)
+_HASH_SALT = np.uint64(0x165667B19E3779F9)
+#: Probe matches expanded at once (bounds the memory of the join).
+_EXPAND = 1 << 22
+
+
+def _passjoin_candidates(texts: Sequence[str], tau_of: dict[int, int], segments_of: dict[int, list[tuple[int, int]]],
+                         cap: int, probers: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (r, s), r before s in order of length then index, that share two indexed
+    segments at the positions PassJoin allows: arrays of text numbers. With ``probers``
+    only those texts probe, against partners up to ``cap`` characters shorter or longer
+    (a segment of the longer text survives in the shorter one too, shifted within the
+    same bounds), and only pairs with a prober come out."""
+    n = len(texts)
+    lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=n)
+    rank = np.empty(n, dtype=np.int64)
+    rank[np.lexsort((np.arange(n), lengths))] = np.arange(n)
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    codes = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64) + np.uint64(1)
+    total = len(codes)
+    powers = np.full(total + 1, _HASH_BASE, dtype=np.uint64)
+    powers[0] = 1
+    powers = np.cumprod(powers, dtype=np.uint64)  # wraps modulo 2**64, as intended
+    inverse = np.full(total + 1, pow(_HASH_BASE, -1, 1 << 64), dtype=np.uint64)
+    inverse[0] = 1
+    inverse = np.cumprod(inverse, dtype=np.uint64)
+    prefix = np.zeros(total + 1, dtype=np.uint64)
+    np.cumsum(codes * powers[:total], out=prefix[1:])
+
+    def keys(at: np.ndarray, size: np.ndarray, length: int, segment: np.ndarray) -> np.ndarray:
+        # Hash of texts' characters [at, at + size), made independent of the position,
+        # mixed with the segment's length class and number.
+        h = (prefix[at + size] - prefix[at]) * inverse[at]
+        return (h ^ ((segment.astype(np.uint64) + np.uint64(length << 8)) * _HASH_SALT)) * _HASH_MIX
+
+    # The index: each text's segments but its PRUNED most common.
+    by_length: dict[int, np.ndarray] = {}
+    for length in tau_of:
+        by_length[length] = np.flatnonzero(lengths == length)
+    seg_keys, seg_ids = [], []
+    for length, ids in by_length.items():
+        segs = segments_of[length]
+        pos = np.array([p for p, _s in segs], dtype=np.int64)
+        size = np.array([s for _p, s in segs], dtype=np.int64)
+        at = starts[ids][:, None] + pos[None, :]
+        seg_keys.append(keys(at, np.broadcast_to(size, at.shape), length,
+                             np.broadcast_to(np.arange(len(segs)), at.shape)))
+        seg_ids.append(ids)
+    kept_keys, kept_ids = [], []
+    all_keys = np.concatenate([k.ravel() for k in seg_keys])
+    by_key = np.argsort(all_keys)
+    ordered = all_keys[by_key]
+    run_starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    runs = np.diff(np.append(run_starts, len(ordered)))
+    frequency = np.empty(len(all_keys), dtype=np.int64)
+    frequency[by_key] = np.repeat(runs, runs)
+    offset = 0
+    for k, ids in zip(seg_keys, seg_ids, strict=True):
+        freq = frequency[offset:offset + k.size].reshape(k.shape)
+        offset += k.size
+        keep = np.argsort(freq, axis=1, kind="stable")[:, :k.shape[1] - PRUNED]
+        kept_keys.append(np.take_along_axis(k, keep, axis=1).ravel())
+        kept_ids.append(np.repeat(ids, keep.shape[1]))
+    index_keys = np.concatenate(kept_keys)
+    index_ids = np.concatenate(kept_ids)
+    order = np.argsort(index_keys)
+    index_keys, index_ids = index_keys[order], index_ids[order]
+    # Distinct keys with the run of texts under each, and a direct-address table on the
+    # keys' top bits that finds a probe's run without a binary search (slots where two
+    # keys meet fall back to one).
+    first_of = np.flatnonzero(np.concatenate(([True], index_keys[1:] != index_keys[:-1])))
+    distinct = index_keys[first_of]
+    run_of = np.diff(np.append(first_of, len(index_keys)))
+    slot_bits = max(10, min(24, int(len(distinct)).bit_length() + 4))
+    shift = np.uint64(64 - slot_bits)
+    table = np.full(1 << slot_bits, -1, dtype=np.int64)
+    slots = (distinct >> shift).astype(np.int64)
+    table[slots] = np.arange(len(distinct))
+    shared = np.flatnonzero(np.bincount(slots, minlength=1 << slot_bits) > 1)
+    table[shared] = -2
+
+    def find(probes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(probe number, distinct key number) of the probes whose key is indexed."""
+        where = table[(probes >> shift).astype(np.int64)]
+        direct = np.flatnonzero(where >= 0)
+        direct = direct[distinct[where[direct]] == probes[direct]]
+        out_p, out_k = [direct], [where[direct]]
+        crowded = np.flatnonzero(where == -2)
+        if len(crowded):
+            k = np.minimum(np.searchsorted(distinct, probes[crowded]), len(distinct) - 1)
+            ok = distinct[k] == probes[crowded]
+            out_p.append(crowded[ok])
+            out_k.append(k[ok])
+        return np.concatenate(out_p), np.concatenate(out_k)
+
+    # The probes: each text's substrings at the places a partner's segment can have moved to.
+    pair_keys: list[np.ndarray] = []
+    probing = by_length if probers is None else {
+        length: probers[lengths[probers] == length] for length in np.unique(lengths[probers]).tolist()}
+    for ls, ids in probing.items():
+        for lr in range(max(0, ls - cap), ls + 1 + (0 if probers is None else cap)):
+            if lr not in tau_of:
+                continue
+            tau = tau_of[lr]
             delta = ls - lr
-            if delta > tau:
+            if abs(delta) > tau:
                 continue
-            # A segment that survives unedited is shifted by (insertions - deletions)
-            # before it, and |shift| + |delta - shift| edits are needed around it.
-            shift_lo = -((tau - delta) // 2)
-            shift_hi = (tau + delta) // 2
-            # A true partner shows up under at least two segments; set operations in C
-            # keep only those, so a segment shared by half the provider costs little.
-            once: set[int] = set()
-            twice: set[int] = set()
+            shift_lo, shift_hi = -((tau - delta) // 2), (tau + delta) // 2
+            probe_seg, probe_pos, probe_size = [], [], []
             for i, (p, size) in enumerate(segments_of[lr]):
                 for pos in range(max(p + shift_lo, 0), min(p + shift_hi, ls - size) + 1):
-                    bucket = get((lr, i, s[pos:pos + size]))
-                    if bucket is not None:
-                        if once:
-                            twice.update(once.intersection(bucket))
-                        once.update(bucket)
-            if not twice:
+                    probe_seg.append(i)
+                    probe_pos.append(pos)
+                    probe_size.append(size)
+            if not probe_seg:
                 continue
-            limit = max_edits(lr, ls)
-            s_chars, s_pairs = prints[s_id]
-            for r_id in sorted(twice):
-                r_chars, r_pairs = prints[r_id]
-                if (r_chars ^ s_chars).bit_count() > 2 * limit or (r_pairs ^ s_pairs).bit_count() > 4 * limit:
-                    continue
-                if wanted is not None and not wanted(r_id, s_id):
-                    continue
-                distance = bounded_levenshtein(texts[r_id], s, limit)
-                if distance is not None:
-                    yield r_id, s_id, distance
-        lengths_seen.add(ls)
-        keys = sorted(keys_of(s), key=frequency.__getitem__)
-        for key in keys[:len(keys) - PRUNED]:
-            index.setdefault(key, []).append(s_id)
+            at = starts[ids][:, None] + np.array(probe_pos, dtype=np.int64)[None, :]
+            shape = at.shape
+            probes = keys(at, np.broadcast_to(np.array(probe_size, dtype=np.int64), shape), lr,
+                          np.broadcast_to(np.array(probe_seg, dtype=np.int64), shape)).ravel()
+            hit, key_no = find(probes)
+            if not len(hit):
+                continue
+            lo, counts, owners = first_of[key_no], run_of[key_no], ids[hit // shape[1]]
+            # Expand each probe to the texts under its key, in slices of bounded size.
+            ends = np.cumsum(counts)
+            first = 0
+            while first < len(hit):
+                last = int(np.searchsorted(ends, (ends[first - 1] if first else 0) + _EXPAND, side="right"))
+                last = max(last, first + 1)
+                c = counts[first:last]
+                base = np.repeat(lo[first:last] - (np.cumsum(c) - c), c)
+                r = index_ids[base + np.arange(int(c.sum()))]
+                s = np.repeat(owners[first:last], c)
+                if probers is None:
+                    earlier = rank[r] < rank[s]
+                    pair_keys.append(s[earlier] * n + r[earlier])
+                else:
+                    other = r != s
+                    pair_keys.append(s[other] * n + r[other])
+                first = last
+    if not pair_keys:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    pairs = np.sort(np.concatenate(pair_keys))
+    # Hit at least HITS times: equal to the one HITS - 1 places on in sorted order (taken once).
+    again = pairs[HITS - 1:][pairs[HITS - 1:] == pairs[:len(pairs) - HITS + 1]]
+    twice = again[np.concatenate(([True], again[1:] != again[:-1]))] if len(again) else again
+    r, s = twice % n, twice // n
+    if probers is not None:
+        # Each pair once, the earlier text first (two probers may have found each other).
+        swap = rank[r] > rank[s]
+        r, s = np.where(swap, s, r), np.where(swap, r, s)
+        twice = np.unique(s * n + r)
+        r, s = twice % n, twice // n
+    return r, s

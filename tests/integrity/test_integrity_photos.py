@@ -195,3 +195,41 @@ def test_without_probing_a_pair_is_certain_when_one_hash_is_within_three_bits():
     found = {(i, j) for i, j, _p, _d in photohash.near_duplicates(
         items, phash_max=12, dhash_max=12, sum_max=15)}
     assert found == {(n, n + 1) for n in range(0, len(items), 2)}
+
+
+def test_the_array_join_over_new_photos_finds_their_pairs_as_the_full_join_does():
+    import numpy as np
+
+    rnd = random.Random(21)
+
+    def flip(value: int, bits: int) -> int:
+        for bit in rnd.sample(range(64), bits):
+            value ^= 1 << bit
+        return value
+
+    items = []
+    for _ in range(600):
+        if items and rnd.random() < 0.4:
+            source = rnd.choice(items)
+            p, d = (source[2][0] if source[2] and rnd.random() < 0.5 else source[:2])
+            p, d = flip(p, rnd.randint(0, 8)), flip(d, rnd.randint(0, 8))
+        else:
+            p, d = rnd.getrandbits(64), rnd.getrandbits(64)
+        windows = tuple((flip(p, rnd.randint(2, 20)), flip(d, rnd.randint(2, 20))) for _ in range(rnd.choice([0, 3, 15])))
+        items.append((p, d, windows))
+    limits = {"phash_max": 12, "dhash_max": 12, "sum_max": 15}
+    new = [rnd.random() < 0.15 for _ in items]
+
+    def confirm(a, window, b):
+        return (a + 3 * window + 7 * b) % 4 != 0
+
+    expected = list(photohash.near_duplicates(items, confirm=confirm, wanted=lambda i, j: new[i] or new[j], **limits))
+    phashes = np.array([item[0] for item in items], dtype=np.uint64)
+    dhashes = np.array([item[1] for item in items], dtype=np.uint64)
+    packed = [photohash.pack_trims(item[2]) for item in items]
+    trims, counts = photohash.trims_array(packed)
+    assert np.array_equal(trims, photohash.trims_array([item[2] for item in items])[0])
+    found = list(photohash.near_duplicates_arrays(phashes, dhashes, trims, counts, confirm=confirm,
+                                                  involving=np.array(new), **limits))
+    assert found == expected
+    assert len(expected) > 50

@@ -69,3 +69,39 @@ def test_the_join_finds_exactly_the_pairs_a_full_comparison_finds():
             if distance <= limit:
                 expected[(i, j)] = distance
         assert found == expected
+
+
+def test_the_join_over_new_texts_finds_exactly_their_pairs():
+    # An incremental run: only pairs with one of the new texts, probing both ways.
+    rnd = random.Random(12)
+    alphabet = "abcd"
+
+    def allowed(la: int, lb: int) -> int:
+        return min(5, int(0.15 * max(la, lb)))
+
+    for _ in range(8):
+        bases = ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(20, 45))) for _ in range(12)]
+        texts = list(bases)
+        for base in bases:
+            texts += [_mutate(rnd, base, rnd.randint(0, 8), alphabet) for _ in range(4)]
+        texts = [t for t in dict.fromkeys(texts) if len(t) > 5]
+        new = sorted(rnd.sample(range(len(texts)), 8))
+        found = {(min(i, j), max(i, j)): d for i, j, d in textsim.similar_pairs(texts, allowed, 5, involving=new)}
+        expected = {}
+        for i, j in itertools.combinations(range(len(texts)), 2):
+            distance = levenshtein(texts[i], texts[j])
+            if (i in new or j in new) and distance <= allowed(len(texts[i]), len(texts[j])):
+                expected[(i, j)] = distance
+        assert found == expected
+
+
+def test_normalising_many_notes_at_once_is_normalising_each():
+    rnd = random.Random(5)
+    pool = ([chr(c) for c in range(0x20, 0x250)] + [chr(c) for c in range(0x3000, 0x30A0)]
+            + [chr(c) for c in range(0x4E00, 0x4E40)] + [chr(c) for c in range(0xFF00, 0xFFF0)]
+            + [chr(c) for c in range(0x2460, 0x2500)] + ["\n", "\u0301", "Σ", "İ", "ﬁ", "ǅ", "㈱", "ｶﾞ"])
+    simple = [c for c in pool if textsim._OTHER_CHARACTER.search(c) is None]
+    for source in (pool, simple):
+        texts = ["".join(rnd.choice(source) for _ in range(rnd.randint(0, 50))) for _ in range(3000)]
+        texts += ["入户走访， 老人身体良好。ＯＫ!", "3月5日入户走访王家；"]
+        assert textsim.normalise_many(texts) == [textsim.normalise(t) for t in texts]
