@@ -41,10 +41,21 @@ def _contract_choices(form_field, contracts, optional: bool) -> None:
     form_field.choices = choices + [SelectChoice(c.id, f"{c.contract_no} {c.provider.name}") for c in contracts]
 
 
-def _villages():
+def _village_choices() -> dict[str, list[SelectChoice]]:
+    """Every village, grouped under its township (``<optgroup>``): one query, whatever the
+    number of townships (a province has a thousand; the parents were one query each)."""
+    from sqlalchemy.orm import aliased
+
     from reliefsvc.regions.models import Level, Region
 
-    return db.session.scalars(sa.select(Region).where(Region.level == Level.VILLAGE).order_by(Region.code)).all()
+    township = aliased(Region)
+    rows = db.session.execute(sa.select(Region.id, Region.name, township.name)
+                              .join(township, Region.parent_id == township.id)
+                              .where(Region.level == Level.VILLAGE).order_by(township.code, Region.code))
+    groups: dict[str, list[SelectChoice]] = {}
+    for village_id, name, township_name in rows:
+        groups.setdefault(township_name, []).append(SelectChoice(village_id, name))
+    return groups
 
 
 def _forms(contracts, args=None):
@@ -61,8 +72,7 @@ def _forms(contracts, args=None):
         made["spotchecks"] = forms.SpotCheckLedgerForm(formdata=args, prefix="k")
         _contract_choices(made["spotchecks"].contract_id, contracts, optional=True)
         made["cases"] = forms.CaseLedgerForm(formdata=args, prefix="c")
-        made["cases"].village_id.choices = [SelectChoice(v.id, f"{v.parent.name if v.parent else ''} {v.name}")
-                                            for v in _villages()]
+        made["cases"].village_id.choices = _village_choices()
     return made
 
 
@@ -147,7 +157,7 @@ def case_ledger():
 
     # The filters ride in the query string; the reason comes by POST (security.exports).
     form = forms.CaseLedgerForm(formdata=request.args, prefix="c")
-    form.village_id.choices = [SelectChoice(v.id, v.name) for v in _villages()]
+    form.village_id.choices = _village_choices()
     if not _valid(form):
         return redirect(url_for("ledgers.index"))
     village = db.session.get(Region, form.village_id.data)

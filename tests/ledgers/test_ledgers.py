@@ -92,6 +92,8 @@ def test_the_case_ledger_asks_for_a_reason_masks_ids_and_is_audited(county, clie
     made = county(n_contracts=1, records_each=2)
     case = made["cases"][0]
     login(made["officer"])
+    page = client.get("/ledgers/").get_data(as_text=True)  # villages grouped under their township
+    assert f'<optgroup label="附城镇"><option value="{villages[0].id}">{villages[0].name}</option>' in page
     url = f"/ledgers/cases.xlsx?c-village_id={villages[0].id}&c-day_from=2026-10-01&c-day_to=2026-11-30"
     asked = client.get(url)
     assert asked.status_code == 200 and 'data-testid="export-reason-form"' in asked.get_data(as_text=True)
