@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from reliefsvc.demo import DEMO_PASSWORD
-from tests.e2e.conftest import LATIN_WORD
+from tests.e2e.conftest import LATIN_WORD, untranslated_words_in_main
 
 pytestmark = [pytest.mark.e2e, pytest.mark.no_db_rollback, pytest.mark.xdist_group("browser")]
 
@@ -225,3 +225,44 @@ def test_an_inspector_reads_the_audit_log_and_verifies_the_chain(page):
     expect(result).to_have_text(re.compile(r"^审计日志完好：已校验 \d+ 条。"))
     checked = int(re.search(r"已校验 (\d+) 条", result.inner_text())[1])
     assert checked >= total
+
+
+def test_a_forgotten_password_is_reset_by_the_security_administrator(new_page):
+    """The administrator makes an account; its owner forgets the password; the security
+    administrator gives a temporary one, shown once; the owner logs in with it and must choose
+    their own before anything else."""
+    admin = new_page()
+    log_in(admin, "admin")
+    admin.goto("/users/new")
+    admin.get_by_label("用户名").fill("zhangwei")
+    admin.get_by_label("姓名").fill("张伟")
+    admin.get_by_label("初始密码").fill("Kangle-start-2026")
+    admin.get_by_label("角色").select_option(label="采购经办人员")
+    admin.get_by_label("所属机构").select_option(index=0)
+    admin.get_by_role("button", name="创建账号").click()
+    expect(admin.locator('tr[data-username="zhangwei"]')).to_be_visible()
+
+    secadmin = new_page()
+    log_in(secadmin, "secadmin")
+    secadmin.get_by_role("link", name="用户与角色").first.click()
+    secadmin.locator('tr[data-username="zhangwei"]').get_by_role("button", name="重置密码").click()
+    expect(secadmin.get_by_role("heading", name="临时密码")).to_be_visible()
+    expect(secadmin.locator("main")).to_contain_text("只显示这一次")
+    temporary = secadmin.get_by_test_id("temporary-password").inner_text().strip()
+    assert re.fullmatch(r"[A-Za-z2-9]{4}(-[A-Za-z2-9]{4}){3}", temporary), temporary
+    assert set(untranslated_words_in_main(secadmin)) <= {"zhangwei"}  # the username is the only Latin word
+
+    owner = new_page()
+    owner.goto("/login")
+    owner.get_by_label("用户名").fill("zhangwei")
+    owner.get_by_label("密码").fill("Kangle-start-2026")
+    owner.get_by_role("button", name="登录").click()
+    expect(owner.get_by_role("alert")).to_have_text("用户名或密码错误，或账号已停用。")  # the old one is gone
+    owner.get_by_label("密码").fill(temporary)
+    owner.get_by_role("button", name="登录").click()
+    expect(owner).to_have_url(re.compile(r"/account/password$"))
+    owner.get_by_label("当前密码").fill(temporary)
+    owner.get_by_label("新密码", exact=True).fill("Kangle-mine-2026")
+    owner.get_by_label("再次输入新密码").fill("Kangle-mine-2026")
+    owner.get_by_role("button", name="修改密码").click()
+    expect(owner.get_by_test_id("home-title")).to_be_visible()
