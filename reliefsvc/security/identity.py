@@ -253,9 +253,14 @@ def _matching_step(secret: str, code: str, now: datetime) -> int | None:
     return None
 
 
-#: the prefix of a sealed secret in ``user_account.totp_secret``; a value without it is a secret
-#: stored in clear before sealing existed, sealed at its next use
-SEALED_PREFIX = "aesgcm:"
+#: A sealed secret is 64 characters of URL-safe base64 (nonce, ciphertext and tag: 48 bytes);
+#: a secret stored in clear before sealing existed is 32 characters of base32 (20 bytes),
+#: sealed at its next use. The length tells them apart, so the column keeps its width.
+SEALED_LENGTH = 64
+
+
+def is_sealed(stored: str) -> bool:
+    return len(stored) == SEALED_LENGTH
 
 
 def _totp_cipher():
@@ -265,32 +270,32 @@ def _totp_cipher():
 
 
 def seal_secret(user_id: int, secret: str) -> str:
-    """``secret`` encrypted with AES-256-GCM under ``TOTP_KEY`` (a file of the instance, never in
-    the database), bound to its account: a database dump alone gives no second factor away,
-    and a sealed value copied to another account does not open there."""
+    """``secret`` (base32) encrypted with AES-256-GCM under ``TOTP_KEY`` (a file of the instance,
+    never in the database), bound to its account: a database dump alone gives no second factor
+    away, and a sealed value copied to another account does not open there."""
     import base64
     import os
 
     nonce = os.urandom(12)
-    sealed = _totp_cipher().encrypt(nonce, secret.encode("ascii"), f"totp:{user_id}".encode())
-    return SEALED_PREFIX + base64.b64encode(nonce + sealed).decode("ascii")
+    sealed = _totp_cipher().encrypt(nonce, base64.b32decode(secret), f"totp:{user_id}".encode())
+    return base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
 
 
 def open_secret(user_id: int, stored: str) -> str:
     """The base32 secret of a stored value (sealed, or clear from before sealing)."""
     import base64
 
-    if not stored.startswith(SEALED_PREFIX):
+    if not is_sealed(stored):
         return stored
-    raw = base64.b64decode(stored[len(SEALED_PREFIX):])
-    return _totp_cipher().decrypt(raw[:12], raw[12:], f"totp:{user_id}".encode()).decode("ascii")
+    raw = base64.urlsafe_b64decode(stored)
+    return base64.b32encode(_totp_cipher().decrypt(raw[:12], raw[12:], f"totp:{user_id}".encode())).decode("ascii")
 
 
 def seal_clear_secrets() -> int:
     """Seal every second-factor secret still stored in clear; returns how many (``reliefsvc init``)."""
     count = 0
     for user in db.session.scalars(sa.select(User).where(User.totp_secret.is_not(None),
-                                                         ~User.totp_secret.startswith(SEALED_PREFIX))):
+                                                         sa.func.length(User.totp_secret) != SEALED_LENGTH)):
         user.totp_secret = seal_secret(user.id, user.totp_secret)
         count += 1
     db.session.flush()
@@ -305,7 +310,7 @@ def verify_totp(user: User, code: str, now: datetime | None = None) -> bool:
     if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
         return False
     user.totp_last_step = step
-    if not user.totp_secret.startswith(SEALED_PREFIX):
+    if not is_sealed(user.totp_secret):
         user.totp_secret = seal_secret(user.id, user.totp_secret)
     db.session.flush()
     return True

@@ -122,8 +122,8 @@ class User(UserMixin, TimestampMixin, db.Model):
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
     #: base32 TOTP secret (RFC 6238); None until the user enrols
-    #: sealed with AES-GCM under the instance's TOTP_KEY (identity.seal_secret): "aesgcm:" + base64
-    totp_secret: Mapped[str | None] = mapped_column(sa.String(128))
+    #: sealed with AES-GCM under the instance's TOTP_KEY (identity.seal_secret): 64 characters
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
     totp_enabled_at: Mapped[datetime | None]
     #: the 30-second step of the last accepted code: a code is good once
     totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
