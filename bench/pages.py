@@ -4,6 +4,7 @@
                                     [--compare 10000] [--server-workers 4] [--threads 4]
     .venv/bin/python -m bench.pages --db sqlite --records 100000 --clients 8 --compare 0   # county default
     .venv/bin/python -m bench.pages --profile [--records ...] [--db ...]   # SQL per page, EXPLAIN ANALYZE
+    .venv/bin/python -m bench.pages --profile --python dashboard          # and cProfile of those pages
 
 On the generated province (bench/province.py: built once, cached), the production server
 (gunicorn, bench/_http.py) on loopback; for each page ``--clients`` logged-in clients request
@@ -17,7 +18,9 @@ it back to back for ``--seconds`` (after a short warm-up):
 * provider dashboard — ``/`` as the demo provider's manager.
 
 Prints per page p50, p95, requests/s and the ratio of its throughput to the baseline's;
-then (``--compare``, default 10 000) the same at 10 000 records and p50(N)/p50(10 000).
+with ``--compare`` (default 10 000) the same at 10 000 records and p50(N)/p50(10 000): both
+provinces are served at once and each page is timed at 10 000 then at N before the next
+page, so that the two figures of a ratio are taken under the same load.
 Targets (issue 16): p95 ≤ 150 ms (≤ 100 ms on SQLite at county scale), throughput ≥ 0.5 ×
 baseline, p50(1 000 000) ≤ 1.5 × p50(10 000). Every answer must be 200.
 
@@ -54,41 +57,61 @@ def pages(manifest: dict) -> list[tuple[str, str, str]]:
     ]
 
 
-def measure(db: str, records: int, args) -> dict[str, dict]:
-    url, folder, manifest = province.ensure(db, records)
-    results: dict[str, dict] = {}
-    with Server(url, folder, workers=args.server_workers, threads=args.threads) as server:
-        sessions: dict[str, list[Client]] = {}
+def measure(db: str, sizes: list[int], args) -> dict[int, dict[str, dict]]:
+    """{records: {page: figures}}: one server per size, all running; each page is timed at
+    every size in turn before the next page, so that the pair a p50 ratio compares is taken
+    a minute apart under the same load (the machine is shared: its load drifts over the
+    ten minutes a size takes)."""
+    from contextlib import ExitStack
+
+    results: dict[int, dict[str, dict]] = {n: {} for n in sizes}
+    with ExitStack() as stack:
+        sessions: dict[tuple[int, str], list[Client]] = {}
+        paths: dict[int, list[tuple[str, str, str]]] = {}
         login_stats = Stats()
-        for who in ("officer", "manager"):
-            sessions[who] = []
-            for _ in range(args.clients):
-                client = Client(server.base, login_stats, timeout=60)
-                client.login(manifest[who], manifest["password"])
-                sessions[who].append(client)
-        for name, who, path in pages(manifest):
-            stats = Stats()
-            bad: list[int] = []
+        for n in sizes:
+            url, folder, manifest = province.ensure(db, n, migrate=not args.no_migrate)
+            server = stack.enter_context(Server(url, folder, workers=args.server_workers, threads=args.threads))
+            paths[n] = pages(manifest)
+            for who in ("officer", "manager"):
+                sessions[(n, who)] = []
+                for _ in range(args.clients):
+                    client = Client(server.base, login_stats, timeout=60)
+                    client.login(manifest[who], manifest["password"])
+                    sessions[(n, who)].append(client)
+        for i, (name, who, _path) in enumerate(paths[sizes[0]]):
+            for n in sizes:
+                path = paths[n][i][2]
+                stats = Stats()
+                bad: list[int] = []
 
-            def loop(client, stop_at, record=True, stats=stats, path=path, bad=bad, name=name):
-                while time.monotonic() < stop_at:
-                    client.stats = stats if record else login_stats
-                    answer = client.request(name, "GET", path)
-                    if record and (answer is None or answer.status_code != 200):
-                        bad.append(None if answer is None else answer.status_code)
+                def loop(client, stop_at, record=True, stats=stats, path=path, bad=bad, name=name):
+                    while time.monotonic() < stop_at:
+                        client.stats = stats if record else login_stats
+                        answer = client.request(name, "GET", path)
+                        if record and (answer is None or answer.status_code != 200):
+                            bad.append(None if answer is None else answer.status_code)
 
-            warm = time.monotonic() + args.warmup
-            _http.run_threads([lambda s, c=c: loop(c, s, record=False) for c in sessions[who]], warm)
-            stats.started = time.monotonic()
-            _http.run_threads([lambda s, c=c: loop(c, s) for c in sessions[who]], stats.started + args.seconds)
-            stats.stop()
-            k = stats.kinds[name]
-            results[name] = {"p50": percentile(k.times, 50) * 1000, "p95": percentile(k.times, 95) * 1000,
-                             "rps": k.count / stats.seconds, "n": k.count, "bad": len(bad),
-                             "bad_codes": sorted({b for b in bad if b is not None})}
-            print(f"  {records:>8} {name:<20} p50 {results[name]['p50']:7.1f} ms  p95 {results[name]['p95']:7.1f} ms"
-                  f"  {results[name]['rps']:6.1f} req/s  ({k.count} requests, {len(bad)} not 200)", flush=True)
+                warm = time.monotonic() + args.warmup
+                _http.run_threads([lambda s, c=c: loop(c, s, record=False) for c in sessions[(n, who)]], warm)
+                stats.started = time.monotonic()
+                _http.run_threads([lambda s, c=c: loop(c, s) for c in sessions[(n, who)]],
+                                  stats.started + args.seconds)
+                stats.stop()
+                k = stats.kinds[name]
+                r = results[n][name] = {"p50": percentile(k.times, 50) * 1000, "p95": percentile(k.times, 95) * 1000,
+                                        "rps": k.count / stats.seconds, "n": k.count, "bad": len(bad),
+                                        "bad_codes": sorted({b for b in bad if b is not None})}
+                print(f"  {n:>8} {name:<20} p50 {r['p50']:7.1f} ms  p95 {r['p95']:7.1f} ms  {r['rps']:6.1f} req/s"
+                      f"  ({k.count} requests, {len(bad)} not 200)  load {_load()}", flush=True)
     return results
+
+
+def _load() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "?"
 
 
 def report(db: str, records: int, results: dict, small: dict | None, args) -> str:
@@ -115,7 +138,7 @@ def report(db: str, records: int, results: dict, small: dict | None, args) -> st
 # --- profile ---------------------------------------------------------------------------------
 
 
-def profile(db: str, records: int) -> None:
+def profile(db: str, records: int, python: str | None = None) -> None:
     import os
 
     import sqlalchemy as sa
@@ -155,9 +178,22 @@ def profile(db: str, records: int) -> None:
         sql = sum(s[0] for s in seen)
         print(f"\n== {name} {path}: {answer.status_code}, {total * 1000:.0f} ms, {len(seen)} statements, "
               f"SQL {sql * 1000:.0f} ms")
-        for seconds, statement, _params in sorted(seen, key=lambda s: -s[0])[:4]:
+        for seconds, statement, _params in sorted(seen, key=lambda s: -s[0])[:8]:
             text = re.sub(r"\s+", " ", statement)[:300]
             print(f"   {seconds * 1000:7.1f} ms  {text}")
+        if python and python in name:
+            import cProfile
+            import io
+            import pstats
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for _ in range(3):
+                clients[who].get(path)
+            profiler.disable()
+            out = io.StringIO()
+            pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(45)
+            print("   cProfile, 3 requests, by cumulative time:\n" + out.getvalue())
         if db == "postgresql" and seen:
             seconds, statement, params = max(seen, key=lambda s: s[0])
             if seconds > 0.005:
@@ -178,16 +214,18 @@ def main() -> None:
     parser.add_argument("--server-workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--no-migrate", action="store_true",
+                        help="serve the cached provinces as they are (no `reliefsvc init` on them first)")
+    parser.add_argument("--python", metavar="PAGE", help="with --profile: cProfile of the pages whose name has PAGE")
     args = parser.parse_args()
     province.DATA.mkdir(parents=True, exist_ok=True)
     if args.profile:
-        profile(args.db, args.records)
+        profile(args.db, args.records, args.python)
         return
-    small = None
-    if args.compare and args.compare != args.records:
-        small = measure(args.db, args.compare, args)
-    results = measure(args.db, args.records, args)
-    line = report(args.db, args.records, results, small, args)
+    compare = args.compare and args.compare != args.records
+    measured = measure(args.db, [args.compare, args.records] if compare else [args.records], args)
+    small = measured[args.compare] if compare else None
+    line = report(args.db, args.records, measured[args.records], small, args)
     print("\n" + line)
 
 

@@ -8,7 +8,7 @@ in bulk (executemany in batches of 20 000, one transaction), for N records:
 
 * N/1000 contracts (1 000 at 1 000 000) of N/3000 providers — the demo provider, whose
   manager the page bench logs in as, holds its share like every other provider — each with
-  6 workers and 16 villages (16 000 villages in N/62 500 townships) and 50 households per
+  6 workers and 16 villages (16 000 villages, 16 a township: 1 000 townships) and 50 households per
   contract (50 000 households);
 * N service records spread over the last year (85 % accepted, 10 % awaiting review,
   5 % sent back), one photo on every fifth record, an integrity flag on every twentieth;
@@ -58,8 +58,9 @@ def location(db: str, n: int) -> tuple[str, Path]:
     return _http.pg_url(f"bench_province_{label(n)}"), folder
 
 
-def ensure(db: str, n: int, rebuild: bool = False) -> tuple[str, Path, dict]:
-    """Build the province unless a complete one is cached; return (url, instance, manifest)."""
+def ensure(db: str, n: int, rebuild: bool = False, migrate: bool = True) -> tuple[str, Path, dict]:
+    """Build the province unless a complete one is cached; return (url, instance, manifest).
+    ``migrate=False``: use a cached province as it is (when a later migration cannot run on it)."""
     url, folder = location(db, n)
     manifest = folder / "manifest.json"
     present = manifest.exists()
@@ -81,7 +82,7 @@ def ensure(db: str, n: int, rebuild: bool = False) -> tuple[str, Path, dict]:
         print(f"built the province of {n} records ({db}) in {time.perf_counter() - t:.0f} s "
               f"(demo county {t_demo:.0f} s, bulk {time.perf_counter() - t - t_demo:.0f} s)")
     _http.prepare_instance(folder)  # the bench settings, also in a province cached before them
-    if present and not rebuild:
+    if present and not rebuild and migrate:
         _http.cli(url, folder, "init")  # migrations added since the build (e.g. indexes) apply to the cache
     return url, folder, json.loads(manifest.read_text(encoding="utf-8"))
 

@@ -144,6 +144,8 @@ class Case(TimestampMixin, db.Model):
         # The officer's queue of discoveries, small beside the whole registry.
         sa.Index("ix_assistance_case_discovered", "discovery_status", "discovered_at",
                  sqlite_where=sa.text("origin = 'discovered'"), postgresql_where=sa.text("origin = 'discovered'")),
+        # issue 16: the home page's count of discoveries waiting for confirmation.
+        sa.Index("ix_assistance_case_discovery_status", "discovery_status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

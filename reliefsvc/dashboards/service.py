@@ -78,7 +78,7 @@ def _scoped(column, user):
 
 # --- contract progress ------------------------------------------------------------------------
 
-@dataclass
+@dataclass(slots=True)
 class ContractRow:
     id: int
     contract_no: str
@@ -152,8 +152,16 @@ def _delivered(unit: Unit, sums: tuple[int, int], households: int) -> Decimal:
     return Decimal(sums[0])
 
 
-def contract_rows(user, today: date) -> list[ContractRow]:
-    """The running contracts the user may see, with progress, grade, risk, flags and checks.
+def running_contracts(user) -> sa.Select:
+    """The ids of the running contracts the user may see, by contract number."""
+    return (sa.select(Contract.id).where(Contract.status.in_(RUNNING), _scoped(Contract.id, user))
+            .order_by(Contract.contract_no))
+
+
+def contract_rows(user, today: date, only: list[int] | None = None,
+                  flag_counts: list[tuple[int, str, int]] | None = None) -> list[ContractRow]:
+    """The running contracts the user may see (``only`` those of these ids), with progress,
+    grade, risk, flags (from ``flag_counts`` if given: :func:`open_flag_counts`) and checks.
 
     Seven queries whatever the number of contracts: contracts, obligations, counters,
     household-months, latest signed grade, latest risk result, open flags and spot-check
@@ -164,7 +172,9 @@ def contract_rows(user, today: date) -> list[ContractRow]:
     from reliefsvc.integrity.models import IntegrityFlag
     from reliefsvc.spotchecks.models import SpotCheckDraw, SpotCheckItem
 
-    ids = sa.select(Contract.id).where(Contract.status.in_(RUNNING), _scoped(Contract.id, user))
+    ids = running_contracts(user).order_by(None)
+    if only is not None:
+        ids = ids.where(Contract.id.in_(only))
     rows = {r.id: ContractRow(r.id, r.contract_no, r.title, r.name, r.status, r.starts_on, r.ends_on)
             for r in db.session.execute(
                 sa.select(Contract.id, Contract.contract_no, Contract.title, Contract.status, Contract.starts_on,
@@ -176,9 +186,13 @@ def contract_rows(user, today: date) -> list[ContractRow]:
     sums, households = _counter_sums(ids), _household_months(ids)
     got: dict[int, Decimal] = defaultdict(Decimal)
     due: dict[int, Decimal] = defaultdict(Decimal)
+    elapsed: dict[tuple[date, date], int] = {}  # contracts of a round share their term
     for cid, code, period, target, unit, _name in _obligation_rows(ids):
         row = rows[cid]
-        months = len(_elapsed_months(row.starts_on, row.ends_on, today))
+        term = (row.starts_on, row.ends_on)
+        if term not in elapsed:
+            elapsed[term] = len(_elapsed_months(row.starts_on, row.ends_on, today))
+        months = elapsed[term]
         owed = Decimal(target) * months / MONTHS_PER[period.value]
         delivered = _delivered(unit, sums.get((cid, code), (0, 0)), households.get((cid, code), 0))
         got[cid] += min(delivered, owed)
@@ -200,10 +214,13 @@ def contract_rows(user, today: date) -> list[ContractRow]:
             .where(HiringRiskResult.id.in_(latest_risk))):
         rows[cid].risk_level, rows[cid].risk_score = level.value, score
 
-    for cid, n in db.session.execute(sa.select(IntegrityFlag.contract_id, sa.func.count())
-                                     .where(IntegrityFlag.contract_id.in_(ids), IntegrityFlag.dismissed_at.is_(None))
-                                     .group_by(IntegrityFlag.contract_id)):
-        rows[cid].open_flags = n
+    by_contract = [(cid, n) for cid, _code, n in flag_counts] if flag_counts is not None else db.session.execute(
+        sa.select(IntegrityFlag.contract_id, sa.func.count())
+        .where(IntegrityFlag.contract_id.in_(ids), IntegrityFlag.dismissed_at.is_(None))
+        .group_by(IntegrityFlag.contract_id)).all()
+    for cid, n in by_contract:
+        if cid in rows:
+            rows[cid].open_flags += n
 
     for cid, checked, false in db.session.execute(
             sa.select(SpotCheckDraw.contract_id, sa.func.count(),
@@ -213,6 +230,22 @@ def contract_rows(user, today: date) -> list[ContractRow]:
             .group_by(SpotCheckDraw.contract_id)):
         rows[cid].checked, rows[cid].not_delivered = checked, int(false or 0)
     return list(rows.values())
+
+
+#: How many contracts the officer's home page lists when more are under way: those needing
+#: attention first; the page of every contract under way (``dashboards.contracts``) has the rest.
+HOME_CONTRACTS = 20
+#: Progress to date below this shows as behind (the bar turns amber).
+BEHIND = Decimal("0.8")
+
+
+def needs_attention(row: ContractRow) -> tuple:
+    """Sort key: the contracts with the most signs of trouble first (suspended, behind,
+    failed the latest assessment, high hiring risk, open flags, services found not
+    delivered), then the most open flags, the least progress, the contract number."""
+    signs = sum((row.status is ContractStatus.SUSPENDED, row.progress is not None and row.progress < BEHIND,
+                 row.grade == "fail", row.risk_level == "high", row.open_flags > 0, row.not_delivered > 0))
+    return (-signs, -row.open_flags, row.progress if row.progress is not None else Decimal(1), row.contract_no)
 
 
 # --- due and overdue this week ----------------------------------------------------------------
@@ -319,14 +352,25 @@ def delivery_by_township(user, today: date) -> list[tuple[int, str, int]]:
     return sorted(((tid, name, int(n or 0)) for tid, name, n in rows), key=lambda r: (-r[2], r[1]))
 
 
-def flags_by_code(user) -> list[tuple[str, int]]:
-    """Open (not dismissed) integrity flags per code, most first."""
+def open_flag_counts(user) -> list[tuple[int, str, int]]:
+    """(contract, code, open flags) over the open (not dismissed) integrity flags the user
+    may see: one pass over the partial index of open flags serves both the contract table
+    and the chart by kind."""
     from reliefsvc.integrity.models import IntegrityFlag
 
-    rows = db.session.execute(sa.select(IntegrityFlag.code, sa.func.count())
-                              .where(IntegrityFlag.dismissed_at.is_(None), _scoped(IntegrityFlag.contract_id, user))
-                              .group_by(IntegrityFlag.code)).all()
-    return sorted(((code, int(n)) for code, n in rows), key=lambda r: (-r[1], r[0]))
+    return [(cid, code, int(n)) for cid, code, n in db.session.execute(
+        sa.select(IntegrityFlag.contract_id, IntegrityFlag.code, sa.func.count())
+        .where(IntegrityFlag.dismissed_at.is_(None), _scoped(IntegrityFlag.contract_id, user))
+        .group_by(IntegrityFlag.contract_id, IntegrityFlag.code))]
+
+
+def flags_by_code(user, counts: list[tuple[int, str, int]] | None = None) -> list[tuple[str, int]]:
+    """Open (not dismissed) integrity flags per code, most first (from ``counts`` if given:
+    :func:`open_flag_counts`)."""
+    totals: dict[str, int] = defaultdict(int)
+    for _cid, code, n in open_flag_counts(user) if counts is None else counts:
+        totals[code] += n
+    return sorted(totals.items(), key=lambda r: (-r[1], r[0]))
 
 
 GRADES = ("excellent", "good", "pass", "fail")
@@ -362,10 +406,49 @@ def spot_check_totals(user) -> dict[str, int]:
             "not_delivered": counts.get("not_delivered", 0), "checked": sum(counts.values())}
 
 
+@dataclass(frozen=True)
+class OverdueYear:
+    contract_no: str
+    year_no: int
+    due_on: date
+
+
+def overdue_evaluations(today: date) -> list[OverdueYear]:
+    """The ended contract-years without a signed evaluation by their due date, as
+    ``evaluations.service.overdue`` finds them (same rules, same order), read from the
+    columns they need: that function loads every contract whole (1 000 in a province,
+    a third of the officer's home page), the home page shows a count and five lines."""
+    from reliefsvc.evaluations import rules as evaluation_rules
+    from reliefsvc.evaluations import service as evaluations
+    from reliefsvc.evaluations.models import Evaluation, EvaluationStatus
+
+    contracts = db.session.execute(
+        sa.select(Contract.id, Contract.contract_no, Contract.starts_on, Contract.ends_on, Contract.status,
+                  Contract.status_changed_on)
+        .where(Contract.status != ContractStatus.DRAFT).order_by(Contract.contract_no)).all()
+    found = {(cid, n): (due, status) for cid, n, due, status in db.session.execute(
+        sa.select(Evaluation.contract_id, Evaluation.year_no, Evaluation.due_on, Evaluation.status))}
+    due_days = evaluations.due_days()
+    out, terms = [], {}  # contracts of a round share their term
+    for contract in contracts:
+        term = (contract.starts_on, contract.ends_on, contract.status, contract.status_changed_on)
+        if term not in terms:
+            terms[term] = evaluations.execution_years(contract)
+        for year in terms[term]:
+            if year.day_to >= today:
+                continue
+            ev = found.get((contract.id, year.number))
+            due = ev[0] if ev is not None else evaluation_rules.due_on(year.day_to, due_days)
+            if evaluation_rules.is_overdue(due, ev is not None and ev[1] is EvaluationStatus.SIGNED, today):
+                out.append(OverdueYear(contract.contract_no, year.number, due))
+    return sorted(out, key=lambda y: (y.due_on, y.contract_no))
+
+
 # --- the four dashboards ------------------------------------------------------------------------
 
 @dataclass
 class OfficerDashboard:
+    #: all running contracts, or the HOME_CONTRACTS needing attention most when there are more
     contracts: list[ContractRow]
     due: list[Due]
     by_month: list[tuple[str, int]]
@@ -378,7 +461,9 @@ class OfficerDashboard:
     proposed_payments: int
     week: tuple[date, date]
     #: ended contract-years without a signed evaluation by their due date (opened or not)
-    overdue_evaluations: list = field(default_factory=list)
+    overdue_evaluations: list[OverdueYear] = field(default_factory=list)
+    #: how many contracts are under way (more than ``contracts`` when those are a selection)
+    contracts_total: int = 0
 
     @property
     def false_rate(self) -> Decimal | None:
@@ -387,18 +472,22 @@ class OfficerDashboard:
 
 
 def officer(user, today: date, now: datetime) -> OfficerDashboard:
-    from reliefsvc.evaluations import service as evaluations
     from reliefsvc.payments.models import EntryStatus, PaymentEntry
 
     keys, grades = grades_over_time(user)
     proposed = db.session.scalar(sa.select(sa.func.count()).select_from(PaymentEntry)
                                  .where(PaymentEntry.status == EntryStatus.PROPOSED))
+    flag_counts = open_flag_counts(user)
+    contracts = contract_rows(user, today, flag_counts=flag_counts)
+    total = len(contracts)
+    if total > HOME_CONTRACTS:
+        contracts = sorted(contracts, key=needs_attention)[:HOME_CONTRACTS]
     return OfficerDashboard(
-        contracts=contract_rows(user, today), due=due_this_week(user, today, now),
+        contracts=contracts, contracts_total=total, due=due_this_week(user, today, now),
         by_month=delivery_by_month(user, today), by_township=[],
-        flags=flags_by_code(user), grade_periods=keys, grades=grades, checks=spot_check_totals(user),
+        flags=flags_by_code(user, flag_counts), grade_periods=keys, grades=grades, checks=spot_check_totals(user),
         proposed_payments=int(proposed or 0), week=week_bounds(today),
-        overdue_evaluations=evaluations.overdue(today))
+        overdue_evaluations=overdue_evaluations(today))
 
 
 @dataclass

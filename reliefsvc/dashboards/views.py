@@ -18,6 +18,7 @@ from flask_login import current_user
 
 from reliefsvc.common.formatting import now_local
 from reliefsvc.dashboards import service
+from reliefsvc.extensions import db
 from reliefsvc.reports import charts
 from reliefsvc.security.access import restrict_access
 from reliefsvc.security.models import Role
@@ -130,3 +131,17 @@ def townships_svg():
 def townships():
     rows = service.delivery_by_township(current_user, now_local().date())
     return render_template("dashboards/townships.html", township=township_chart(rows))
+
+
+#: Contracts a page on the page of every contract under way.
+CONTRACTS_PER_PAGE = 50
+
+
+@bp.route("/contracts")
+@restrict_access(Role.OFFICER)
+def contracts():
+    """Every contract under way with the figures of the home page's table, by contract
+    number, a page at a time (the home page lists those needing attention most)."""
+    page = db.paginate(service.running_contracts(current_user), per_page=CONTRACTS_PER_PAGE, error_out=False)
+    rows = service.contract_rows(current_user, now_local().date(), only=list(page.items))
+    return render_template("dashboards/contracts.html", page=page, contracts=rows, grade_labels=grade_labels())

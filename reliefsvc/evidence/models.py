@@ -57,6 +57,8 @@ class ServiceRecord(db.Model):
         sa.Index("ix_service_record_status_started", "status", "started_at"),
         sa.Index("ix_service_record_status_type_started", "status", "service_type_code", "started_at"),
         sa.Index("ix_service_record_submitted_by", "submitted_by_id", "submitted_at"),
+        # issue 16: a provider's records by status (the provider dashboard's counts), index only.
+        sa.Index("ix_service_record_contract_status", "contract_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

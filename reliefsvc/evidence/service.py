@@ -276,6 +276,29 @@ def worker_days(worker: Staff, day_from, day_to) -> list[tuple[object, list[Serv
     return sorted(days.items(), reverse=True)
 
 
+def _like(text: str) -> str:
+    """``text`` as a LIKE pattern matching it anywhere, its wildcards taken literally."""
+    escaped = text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def workers_matching(text: str) -> sa.Select:
+    """Subquery: the ids of the workers whose name contains ``text``, or whose resident ID
+    number or phone it is (the record list's worker search: a province has thousands)."""
+    text = text.strip()
+    found = [Staff.name.like(_like(text), escape="\\"), Staff.phone == text]
+    if len(text) == 18:
+        found.append(Staff.id_number == text.upper())
+    return sa.select(Staff.id).where(sa.or_(*found))
+
+
+def contracts_matching(text: str) -> sa.Select:
+    """Subquery: the ids of the contracts whose number or title contains ``text``."""
+    pattern = _like(text)
+    return sa.select(Contract.id).where(sa.or_(Contract.contract_no.like(pattern, escape="\\"),
+                                               Contract.title.like(pattern, escape="\\")))
+
+
 def records_for(user, **filters):
     """Records the user may see, newest first, with the filters of the review list."""
     from reliefsvc.providers.models import Provider
@@ -304,10 +327,19 @@ def records_for(user, **filters):
         query = query.where(ServiceRecord.status == filters["status"])
     if filters.get("service_type"):
         query = query.where(ServiceRecord.service_type_code == filters["service_type"])
+    if filters.get("contract_q"):
+        query = query.where(ServiceRecord.contract_id.in_(contracts_matching(filters["contract_q"])))
     if filters.get("worker_id"):
         query = query.where(ServiceRecord.worker_id == filters["worker_id"])
+    elif filters.get("worker_q"):
+        query = query.where(ServiceRecord.worker_id.in_(workers_matching(filters["worker_q"])))
     if filters.get("village_id"):
         query = query.join(Case, Case.id == ServiceRecord.case_id).where(Case.village_id == filters["village_id"])
+    elif filters.get("township_id"):
+        from reliefsvc.regions.models import Region
+
+        query = query.join(Case, Case.id == ServiceRecord.case_id).where(
+            Case.village_id.in_(sa.select(Region.id).where(Region.parent_id == filters["township_id"])))
     if filters.get("day_from"):
         query = query.where(ServiceRecord.started_at >= filters["day_from"])
     if filters.get("day_to"):

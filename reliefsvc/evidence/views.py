@@ -40,6 +40,7 @@ from reliefsvc.evidence.models import Photo, RecordPhoto, RecordSource, RecordSt
 from reliefsvc.extensions import db
 from reliefsvc.integrity.models import CODE_LABELS
 from reliefsvc.providers.models import Provider, Staff
+from reliefsvc.regions.models import Level, Region
 from reliefsvc.security.access import restrict_access, url_object
 from reliefsvc.security.models import BUREAU_ROLES, Role
 from reliefsvc.web import flash_import, in_locale
@@ -103,6 +104,13 @@ def _case_choices(q: str, chosen: int | None):
     return out
 
 
+#: Above this many choices a filter is a search field with the matches beside it, not a
+#: drop-down of everything (a province has 1 000 contracts, 6 000 workers, 16 000 villages).
+LIST_AT_MOST = 200
+#: How many matches of a search the drop-down beside it offers.
+MATCHES_SHOWN = 50
+
+
 @bp.route("/")
 @restrict_access()
 def index():
@@ -110,15 +118,26 @@ def index():
     filters = {k: args.get(k) for k in ("status", "service_type", "sort", "flag") if args.get(k)}
     with contextlib.suppress(ValueError):
         filters["min_risk"] = max(0.0, min(100.0, float(args.get("min_risk", ""))))
-    for key in ("contract_id", "worker_id", "village_id"):
+    for key in ("contract_id", "worker_id", "village_id", "township_id"):
         if args.get(key, "").isdigit():
             filters[key] = int(args[key])
+    for key, name in (("contract", "contract_q"), ("worker", "worker_q")):
+        if args.get(key, "").strip():
+            filters[name] = args[key].strip()[:50]
     for key, bound in (("from", "day_from"), ("to", "day_to")):
         try:
             day = datetime.strptime(args.get(key, ""), "%Y-%m-%d")
         except ValueError:
             continue
         filters[bound] = (day + timedelta(days=1 if key == "to" else 0)).replace(tzinfo=LOCAL_TZ)
+    if filters.get("village_id"):
+        # A village brings its township; a village of another township than the one chosen
+        # was left over from before the township changed (the form without its script).
+        parent = db.session.scalar(sa.select(Region.parent_id).where(Region.id == filters["village_id"]))
+        if filters.get("township_id") and parent != filters["township_id"]:
+            del filters["village_id"]
+        elif parent:
+            filters["township_id"] = parent
     # What each row shows is loaded with the page (a page of 50 in a handful of queries,
     # not one per row); the filter lists read only the columns they show.
     query = service.records_for(current_user, **filters).options(
@@ -126,35 +145,89 @@ def index():
         sa.orm.joinedload(ServiceRecord.worker), sa.orm.joinedload(ServiceRecord.contract),
         sa.orm.joinedload(ServiceRecord.case).joinedload(Case.village))
     page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
-    shown = sa.select(Contract.id, Contract.contract_no, Contract.provider_id).join(Provider) \
-        .order_by(Contract.starts_on.desc(), Contract.contract_no)
-    if current_user.role.is_provider:
-        shown = shown.where(Provider.organisation_id == current_user.organisation_id)
-    visible_contracts = db.session.execute(shown).all()
-    provider_ids = {c.provider_id for c in visible_contracts}
-    workers = db.session.execute(sa.select(Staff.id, Staff.name).where(Staff.provider_id.in_(provider_ids))
-                                 .order_by(Staff.name)).all() if provider_ids else []
-    from reliefsvc.regions.models import Level, Region
-
-    township = sa.orm.aliased(Region)
-    villages = db.session.execute(
-        sa.select(Region.id, Region.name, township.name.label("parent_name"))
-        .outerjoin(township, township.id == Region.parent_id)
-        .where(Region.level == Level.VILLAGE).order_by(Region.code)).all()
-    # A province has 16 000 villages and thousands of workers: their <option>s are joined
-    # here in one pass (a template loop over them took seconds).
-    return render_template("records/index.html", page=page, args=args, contracts=visible_contracts,
-                           types=contracts.service_types(), statuses=RecordStatus, workers=workers,
-                           villages=villages, flag_codes=CODE_LABELS,
-                           contract_options=_options(visible_contracts, args.get("contract_id"),
-                                                     lambda c: c.contract_no),
-                           worker_options=_options(workers, args.get("worker_id"), lambda w: w.name),
-                           village_options=_options(villages, args.get("village_id"),
-                                                    lambda v: f"{v.parent_name or ''} {v.name}"))
+    # The words every row repeats, translated once for the page rather than once a row.
+    row_text = {"status": {s.value: str(s.label) for s in RecordStatus},
+                "risk_title": _("Risk score from the integrity flags"), "risk": _("Risk %(n)s"),
+                "minutes": _("%(n)d min"), "photos": _("%(n)d photos")}
+    return render_template("records/index.html", page=page, args=args, types=contracts.service_types(),
+                           statuses=RecordStatus, flag_codes=CODE_LABELS, choices=_filter_choices(filters),
+                           row_text=row_text)
 
 
-def _options(rows, selected: str | None, label) -> Markup:
+def _searched(shown: sa.Select, key, sort, search, text: str | None, chosen: int | None) -> tuple[list, bool]:
+    """(rows, searching) for a filter drop-down: every row ``shown`` if there are at most
+    LIST_AT_MOST (in the order ``sort`` puts them); else those matching the search ``text``
+    (at most MATCHES_SHOWN) and the one ``chosen``. The number of queries depends on the
+    filters, not on the data.
+
+    Whether there are more is asked without the order (a province's 6 000 workers sorted
+    by name only to learn that there are more than 200); a short list is sorted here.
+    """
+    rows = db.session.execute(shown.order_by(None).limit(LIST_AT_MOST + 1)).all()
+    if len(rows) <= LIST_AT_MOST:
+        return sort(rows), False
+    rows = db.session.execute(shown.where(key.in_(search(text))).limit(MATCHES_SHOWN)).all() if text else []
+    if chosen and all(r.id != chosen for r in rows):
+        rows = db.session.execute(shown.where(key == chosen)).all() + rows
+    return rows, True
+
+
+def _newest_contract_first(rows: list) -> list:
+    return sorted(sorted(rows, key=lambda c: c.contract_no), key=lambda c: c.starts_on, reverse=True)
+
+
+def _by_name(rows: list) -> list:
+    return sorted(rows, key=lambda w: (w.name, w.id))
+
+
+def _filter_choices(filters: dict) -> dict:
+    """The choices of the record list's filters, as few as a person reads.
+
+    Contracts and workers: a drop-down of all of them in a county; in a province a search
+    field (``contract``, ``worker``) and a drop-down of its matches. Villages: choose the
+    township (``township_id``), then the village among that township's (``village_id``;
+    a village chosen by a link brings its township). The choices are ``<option>``s joined
+    here in one pass (a template loop over thousands of them took seconds).
+    """
+    own = current_user.role.is_provider
+    contract_rows = (sa.select(Contract.id, Contract.contract_no, Contract.starts_on).join(Provider)
+                     .order_by(Contract.starts_on.desc(), Contract.contract_no))
+    if own:
+        contract_rows = contract_rows.where(Provider.organisation_id == current_user.organisation_id)
+    contract_list, contract_search = _searched(contract_rows, Contract.id, _newest_contract_first,
+                                               service.contracts_matching, filters.get("contract_q"),
+                                               filters.get("contract_id"))
+    employers = sa.select(Provider.id).where(Provider.organisation_id == current_user.organisation_id) if own \
+        else sa.select(Contract.provider_id)
+    worker_rows = (sa.select(Staff.id, Staff.name, Provider.name.label("provider_name"))
+                   .join(Provider, Provider.id == Staff.provider_id)
+                   .where(Staff.provider_id.in_(employers)).order_by(Staff.name, Staff.id))
+    worker_list, worker_search = _searched(worker_rows, Staff.id, _by_name, service.workers_matching,
+                                           filters.get("worker_q"), filters.get("worker_id"))
+
+    township_id = filters.get("township_id")
+    townships = db.session.execute(sa.select(Region.id, Region.name).where(Region.level == Level.TOWNSHIP)
+                                   .order_by(Region.code)).all()
+    if len(townships) == 1:
+        township_id = townships[0].id
+    villages = db.session.execute(sa.select(Region.id, Region.name).where(
+        Region.level == Level.VILLAGE, Region.parent_id == township_id).order_by(Region.code)).all() \
+        if township_id else []
+    return {
+        "contract_search": contract_search,
+        "contracts": _options(contract_list, filters.get("contract_id"), lambda c: c.contract_no),
+        "worker_search": worker_search,
+        "workers": _options(worker_list, filters.get("worker_id"),
+                            (lambda w: f"{w.name} · {w.provider_name}") if worker_search else (lambda w: w.name)),
+        "township_id": township_id,
+        "townships": _options(townships, township_id, lambda t: t.name),
+        "villages": _options(villages, filters.get("village_id"), lambda v: v.name),
+    }
+
+
+def _options(rows, selected, label) -> Markup:
     """``<option>`` elements for rows with an ``id``, the one whose id is ``selected`` marked."""
+    selected = str(selected) if selected is not None else None
     return Markup("".join(  # noqa: S704 — ids are integers, every label is escaped
         f'<option value="{row.id}"{" selected" if str(row.id) == selected else ""}>{escape(label(row))}</option>'
         for row in rows))

@@ -39,6 +39,9 @@ class IntegrityFlag(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("record_id", "code", name="uq_integrity_flag_record_code"),
         sa.Index("ix_integrity_flag_contract_month", "contract_id", "month"),
+        # issue 16: the officer dashboard's open-flag counts by contract and by code.
+        sa.Index("ix_integrity_flag_open_contract_code", "contract_id", "code",
+                 sqlite_where=sa.text("dismissed_at IS NULL"), postgresql_where=sa.text("dismissed_at IS NULL")),
         sa.CheckConstraint("severity IN ('high', 'medium', 'low')", name="severity_known"),
         sa.CheckConstraint("dismissed_at IS NULL OR (dismissed_by_id IS NOT NULL AND dismiss_reason <> '')",
                            name="dismissal_has_reason"),

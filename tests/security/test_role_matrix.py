@@ -208,6 +208,7 @@ MATRIX: dict[str, tuple[str, str, frozenset]] = {
     # --- dashboards, ledgers and open contracting (issue 13) ---
     "dashboards.townships_svg": ("GET", "/dashboards/townships.svg", OFFICER),
     "dashboards.townships": ("GET", "/dashboards/townships", OFFICER),
+    "dashboards.contracts": ("GET", "/dashboards/contracts", OFFICER),  # issue 16: every contract under way
     "ledgers.index": ("GET", "/ledgers/", frozenset({Role.OFFICER, Role.PROVIDER_MANAGER})),
     "ledgers.service_ledger": ("GET", "/ledgers/service.xlsx?s-contract_id={contract_id}",
                                frozenset({Role.OFFICER, Role.PROVIDER_MANAGER})),
