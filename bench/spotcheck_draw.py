@@ -122,10 +122,16 @@ def _build(url: str, n: int) -> None:
             db.session.execute(table.insert(), rows)
         db.session.commit()
         assert db.session.scalar(sa.select(sa.func.count()).select_from(table)) == n
+        db.session.remove()
         if db.engine.dialect.name == "sqlite":
             # Everything into the main file before it is renamed: the -wal file keeps its old name.
-            db.session.execute(sa.text("PRAGMA wal_checkpoint(TRUNCATE)"))
-        db.session.remove()
+            # Outside any transaction (the platform's "begin" hook would open one, and a
+            # checkpoint inside it fails with "database table is locked").
+            raw = db.engine.raw_connection()
+            try:
+                raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                raw.close()
         db.engine.dispose()
     shutil.rmtree(instance, ignore_errors=True)
 
@@ -175,7 +181,7 @@ def prepare(database: str, n: int, rebuild: bool) -> tuple[str, callable]:
     return PG_URL.format(name=work), lambda: _pg(f'DROP DATABASE IF EXISTS "{work}"')
 
 
-def measure(url: str, size: int, risk_size: int) -> dict[str, float]:
+def measure(url: str, size: int, risk_size: int, profile: bool = False) -> dict[str, float]:
     import sqlalchemy as sa
 
     from reliefsvc.evidence.models import RecordStatus, ServiceRecord
@@ -191,21 +197,33 @@ def measure(url: str, size: int, risk_size: int) -> dict[str, float]:
         start, end = service._local_bounds(DAY_FROM, DAY_TO)
         db.session.commit()
 
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         count = 0
         for _ref, _score in db.session.execute(sa.select(ServiceRecord.record_ref, ServiceRecord.risk_score).where(
                 ServiceRecord.contract_id == contract.id, ServiceRecord.started_at >= start,
                 ServiceRecord.started_at < end, ServiceRecord.status != RecordStatus.REJECTED)):
             count += 1
-        out["plain"] = time.perf_counter() - t0
+        out["plain"], out["plain_cpu"] = time.perf_counter() - t0, time.process_time() - c0
         out["population"] = count
         db.session.commit()
 
-        t0 = time.perf_counter()
+        profiler = None
+        if profile:
+            import cProfile
+
+            profiler = cProfile.Profile(time.process_time)  # CPU time: the machine is shared
+            profiler.enable()
+        c0, t0 = time.process_time(), time.perf_counter()
         draw, result, created = service.cli_draw(contract, DAY_FROM, DAY_TO, "20261128-16", size, risk_size)
         result.to_csv()
         notifications.commit()  # as the command does: commit, then deliver the evaluators' notices
-        out["draw"] = time.perf_counter() - t0
+        out["draw"], out["draw_cpu"] = time.perf_counter() - t0, time.process_time() - c0
+        if profiler is not None:
+            import pstats
+
+            profiler.disable()
+            profiler.dump_stats(DATA / "spotcheck_draw.prof")
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
         assert created and len(result.rows) == size + risk_size, (created, len(result.rows))
         out["frame_hash"] = result.frame_hash
 
@@ -214,6 +232,8 @@ def measure(url: str, size: int, risk_size: int) -> dict[str, float]:
         db.session.rollback()
         out["verify"] = time.perf_counter() - t0
         assert verdict.ok, verdict
+        db.session.remove()
+        db.engine.dispose()  # PostgreSQL: no connection left on the work database it drops next
     shutil.rmtree(instance, ignore_errors=True)
     return out
 
@@ -225,15 +245,18 @@ def main() -> None:
     parser.add_argument("--risk-size", type=int, default=100)
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="cProfile (CPU time) of the draw")
     args = parser.parse_args()
     url, drop = prepare(args.database, args.records, args.rebuild)
     try:
-        out = measure(url, args.size, args.risk_size)
+        out = measure(url, args.size, args.risk_size, args.profile)
     finally:
         drop()
     print(f"database: {args.database}; contract with {args.records} records, population {out['population']} "
           f"(rejected ones left out); sample {args.size} random + {args.risk_size} risk")
-    print(f"plain read of the population's columns: {out['plain']:.2f} s")
+    print(f"plain read of the population's columns: {out['plain']:.2f} s (CPU {out['plain_cpu']:.2f} s)")
+    print(f"draw: {out['draw']:.2f} s (CPU {out['draw_cpu']:.2f} s, ratio {out['draw_cpu'] / out['plain_cpu']:.1f} "
+          "by CPU time)")
     print(f"verify (spotcheck verify of the published CSV): {out['verify']:.2f} s")
     print(f"frame hash {out['frame_hash']}")
     print(f"spotcheck draw: {out['draw']:.2f} s over {args.records} records, baseline (plain read) "

@@ -39,9 +39,17 @@ def content(row: ChainRow) -> bytes:
     # The position (seq) is deliberately not part of the content: order is kept by the
     # chain of hashes, so a moved entry still verifies on its own and shows up as
     # "reordered" rather than as "changed".
+    return content_of(row.occurred_at, row.actor_id, row.actor_name, row.remote_addr, row.event_type,
+                      row.object_type, row.object_id, row.payload, row.prev_hash)
+
+
+def content_of(occurred_at: datetime, actor_id: int | None, actor_name: str, remote_addr: str | None,
+               event_type: str, object_type: str | None, object_id: str | None, payload: str,
+               prev_hash: str) -> bytes:
+    """:func:`content` of a row given by its fields (``record_many`` builds no ChainRow per entry)."""
     fields = [
-        _timestamp(row.occurred_at), row.actor_id, row.actor_name, row.remote_addr,
-        row.event_type, row.object_type, row.object_id, row.payload, row.prev_hash,
+        _timestamp(occurred_at), actor_id, actor_name, remote_addr,
+        event_type, object_type, object_id, payload, prev_hash,
     ]
     return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 

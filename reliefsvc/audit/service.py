@@ -6,7 +6,11 @@ an event exists exactly when its change was committed.
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
+import hashlib
+import hmac
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 from flask import current_app, g, has_request_context, request
@@ -60,9 +64,8 @@ def _forget_last(session, *_args):
     session.info.pop(_LAST, None)
 
 
-def record(event: Event, *, actor=None) -> AuditEntry:
-    """Append ``event`` to the chain in the current transaction (never commits)."""
-    session = db.session
+def _last_row(session) -> rules.ChainRow | None:
+    """The chain's last entry; the first time in a transaction, takes the append lock."""
     last = session.info.get(_LAST)
     if last is None:
         if session.get_bind().dialect.name == "postgresql":
@@ -76,12 +79,21 @@ def record(event: Event, *, actor=None) -> AuditEntry:
                 .order_by(AuditEntry.seq.desc()).limit(1)
             ).first()
         last = rules.ChainRow(*found) if found else None
-    prev_hash = rules.row_hash(last) if last else rules.GENESIS_HASH
+    return last
+
+
+def _actor_of(actor) -> tuple[int | None, str, str | None]:
     if actor is not None:
-        actor_id, actor_name = actor.id, actor.username
-        remote_addr = request.remote_addr if has_request_context() else None
-    else:
-        actor_id, actor_name, remote_addr = _actor()
+        return actor.id, actor.username, (request.remote_addr if has_request_context() else None)
+    return _actor()
+
+
+def record(event: Event, *, actor=None) -> AuditEntry:
+    """Append ``event`` to the chain in the current transaction (never commits)."""
+    session = db.session
+    last = _last_row(session)
+    prev_hash = rules.row_hash(last) if last else rules.GENESIS_HASH
+    actor_id, actor_name, remote_addr = _actor_of(actor)
     row = rules.ChainRow(
         seq=(last.seq + 1) if last else 1,
         occurred_at=utcnow(),
@@ -101,6 +113,74 @@ def record(event: Event, *, actor=None) -> AuditEntry:
     session.add(entry)
     session.info[_LAST] = rules.ChainRow(**{**row.__dict__, "mac": mac})
     return entry
+
+
+#: Entries per INSERT statement in ``record_many``.
+_MANY_BATCH = 5000
+
+#: Field values ``dataclasses.asdict`` returns unchanged (exact types: it deep-copies the rest).
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _payload(ev: Event) -> dict:
+    """``ev.payload()``, equal value; without ``asdict``'s deep copy when every field is a plain value."""
+    cls = type(ev)
+    if cls.payload is Event.payload:
+        names = _FIELD_NAMES.get(cls)
+        if names is None:
+            names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+        values = {name: getattr(ev, name) for name in names}
+        if all(type(v) in _PLAIN for v in values.values()):
+            return values
+    return ev.payload()
+
+
+def record_many(events: Iterable[Event], *, actor=None) -> int:
+    """Append ``events`` to the chain in order, in the current transaction (never commits).
+
+    The same rows as ``record`` called once per event (same seq, time taken per entry,
+    actor, masked canonical payload, MAC and chain hash), computed in one loop and written
+    with one executemany per 5 000 entries instead of one ORM object each (a ledger import
+    records an entry per record). Returns the number of entries appended.
+    """
+    session = db.session
+    last = _last_row(session)
+    actor_id, actor_name, remote_addr = _actor_of(actor)
+    keyed = hmac.new(_hmac_key(), digestmod=hashlib.sha256)
+    seq = last.seq if last else 0
+    prev_hash = rules.row_hash(last) if last else rules.GENESIS_HASH
+    table = AuditEntry.__table__
+    rows: list[dict] = []
+    count = 0
+    for ev in events:
+        seq += 1
+        occurred_at = utcnow()
+        object_id = ev.object_id()
+        # issue 15: an ID number in an event's fields is kept masked (as record does)
+        payload = rules.canonical_payload(mask_ids(_payload(ev)))
+        content = rules.content_of(occurred_at, actor_id, actor_name, remote_addr, ev.event_type,
+                                   ev.object_type, object_id, payload, prev_hash)
+        mac_of = keyed.copy()
+        mac_of.update(content)
+        mac = mac_of.hexdigest()  # rules.compute_mac
+        rows.append({"seq": seq, "occurred_at": occurred_at, "actor_id": actor_id, "actor_name": actor_name,
+                     "remote_addr": remote_addr, "event_type": ev.event_type,
+                     "object_type": ev.object_type, "object_id": object_id, "payload": payload,
+                     "prev_hash": prev_hash, "mac": mac})
+        prev_hash = hashlib.sha256(content + mac.encode("ascii")).hexdigest()  # rules.row_hash
+        if len(rows) == _MANY_BATCH:
+            session.execute(table.insert(), rows)
+            count += len(rows)
+            last_row = rows[-1]
+            rows = []
+    if rows:
+        session.execute(table.insert(), rows)
+        count += len(rows)
+        last_row = rows[-1]
+    if count:
+        session.info[_LAST] = rules.ChainRow(**last_row)
+    return count
 
 
 def _chain_rows(batch: int = 5000):

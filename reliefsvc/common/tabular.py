@@ -218,6 +218,8 @@ def _xlsx_records(data: bytes):
 
 
 def _cell_text(value) -> str:
+    if type(value) is str:  # issue 16: most cells; the same text as str(value)
+        return value
     if value is None:
         return ""
     if isinstance(value, datetime):

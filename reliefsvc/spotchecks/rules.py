@@ -16,13 +16,14 @@ import heapq
 import io
 import math
 import re
+from bisect import insort
 from collections import Counter, deque
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
-from itertools import count
+from itertools import count, islice
 
 from reliefsvc.spotchecks import stats
 
@@ -67,11 +68,7 @@ def frame_hash(record_refs: Iterable[str]) -> str:
     byte order, so ``LC_ALL=C sort`` agrees), joined with ``"\\n"`` without a trailing
     newline, and encoded as UTF-8. An empty frame hashes the empty string.
     """
-    return _frame_digest(_Frame.of(record_refs).refs)
-
-
-def _frame_digest(refs: Sequence[str]) -> str:
-    return hashlib.sha256("\n".join(sorted(refs)).encode()).hexdigest()
+    return Frame.of(record_refs).digest
 
 
 @dataclass(frozen=True)
@@ -143,16 +140,33 @@ def draw(
     decides. The population is taken as given (it is the frame); a size larger than the
     population takes everybody.
     """
-    return _draw(_Frame.of(population_refs), seed, size, risk_scores, risk_size)
+    return _draw(Frame.of(population_refs), seed, size, risk_scores, risk_size)
+
+
+def draw_frame(
+    frame: Frame,
+    seed: str,
+    size: int,
+    risk_scores: Mapping[str, float] | None = None,
+    risk_size: int = 0,
+) -> Draw:
+    """:func:`draw` over a frame already checked and hashed (:meth:`Frame.of`): the same
+    draw, without checking, sorting and hashing a million refs again (issue 16)."""
+    return _draw(frame, seed, size, risk_scores, risk_size)
 
 
 @dataclass(frozen=True)
-class _Frame:
+class Frame:
+    """A checked sampling frame: the refs as given, their set, the frame as the spec
+    hashes it (``text``: sorted, joined with ``"\\n"``) and its SHA-256 (``digest``)."""
+
     refs: tuple[str, ...]
     members: frozenset[str]
+    digest: str
+    text: str = field(repr=False, compare=False)
 
     @classmethod
-    def of(cls, record_refs: Iterable[str]) -> _Frame:
+    def of(cls, record_refs: Iterable[str]) -> Frame:
         refs = tuple(record_refs)
         # The checks run at C speed on the whole frame first; only a failing frame is
         # walked ref by ref to name the culprit.
@@ -170,7 +184,19 @@ class _Frame:
             or len(members) != len(refs)
         ):
             _name_bad_ref(refs)
-        return cls(refs, members)
+        # Refs that come sorted (the platform sorts them) are hashed as joined for the check.
+        ordered = tuple(sorted(refs))
+        text = joined if ordered == refs else "\n".join(ordered)
+        return cls(refs, members, hashlib.sha256(text.encode()).hexdigest(), text)
+
+    @classmethod
+    def of_text(cls, text: str) -> Frame:
+        """The frame stored as ``text`` (sorted refs, one a line), checked again."""
+        return cls.of(text.split("\n") if text else ())
+
+
+#: The earlier name (issue 16).
+_Frame = Frame
 
 
 def _name_bad_ref(refs: Sequence[object]) -> None:
@@ -186,7 +212,7 @@ def _name_bad_ref(refs: Sequence[object]) -> None:
 
 
 def _draw(
-    frame: _Frame,
+    frame: Frame,
     seed: str,
     size: int,
     risk_scores: Mapping[str, float] | None,
@@ -200,17 +226,22 @@ def _draw(
         raise ValueError("a risk stratum needs risk scores")
     scores = _checked_scores(risk_scores) if risk_scores is not None else None
 
-    # One pass over the population keeps the size + K smallest tickets (heapq.nsmallest:
-    # O(N log(size + K)) time, O(size + K) memory). The first `size` are the random
-    # stratum; the K after them are what the risk stratum falls back on when too few
+    # One pass over the population keeps the size + K smallest tickets (_smallest:
+    # O(N) time when size + K is far below N, O(size + K) memory). The first `size` are the
+    # random stratum; the K after them are what the risk stratum falls back on when too few
     # records carry a positive score (see _risk_stratum). The ticket is spelled out
-    # inline: it is the same bytes as ticket(), without a function call per record.
-    prefix = f"{seed}|".encode()
-    sha256 = hashlib.sha256
-    head = heapq.nsmallest(
-        size + risk_size,
-        ((int.from_bytes(sha256(prefix + ref.encode()).digest(), "big"), ref) for ref in frame.refs),
-    )
+    # inline: the same bytes as ticket() (SHA-256 of "seed|" then the ref, from a copy of
+    # the hash of the prefix). Tickets are compared as their 32-byte big-endian digests,
+    # which order exactly as the integers do; only the drawn ones become integers.
+    keyed = hashlib.sha256(f"{seed}|".encode()).copy
+
+    def digest(ref: str) -> bytes:
+        h = keyed()
+        h.update(ref.encode())
+        return h.digest()
+
+    head = [(int.from_bytes(value, "big"), ref)
+            for value, ref in _smallest(size + risk_size, zip(map(digest, frame.refs), frame.refs, strict=True))]
     rows = [DrawRow(ref, value, RANDOM) for value, ref in head[:size]]
     if risk_size and scores is not None:
         drawn = {row.record_ref for row in rows}
@@ -220,7 +251,7 @@ def _draw(
         seed=seed,
         size=size,
         risk_size=risk_size,
-        frame_hash=_frame_digest(frame.refs),
+        frame_hash=frame.digest,
         population_size=len(frame.refs),
         rows=tuple(rows),
         frame=frame.refs,
@@ -228,8 +259,24 @@ def _draw(
     )
 
 
+def _smallest(n: int, pairs: Iterator[tuple[bytes, str]]) -> list[tuple[bytes, str]]:
+    """``heapq.nsmallest(n, pairs)``, equal result (ascending), without a new tuple per
+    item: the loop unpacks each pair at once, so zip reuses it, and a million records add
+    no million tuples for the garbage collector to count (issue 16). Beyond the first n, an item is kept only
+    when it is below the largest kept one (about n * ln(N / n) times in N)."""
+    head = sorted(islice(pairs, n))
+    if head:
+        top = head[-1][0]
+        for value, ref in pairs:
+            if value <= top:  # an equal ticket (never seen with SHA-256): the ref decides, as in nsmallest
+                insort(head, (value, ref))
+                head.pop()
+                top = head[-1][0]
+    return head
+
+
 def _risk_stratum(
-    frame: _Frame,
+    frame: Frame,
     seed: str,
     scores: Mapping[str, float],
     risk_size: int,
@@ -272,7 +319,7 @@ def escalate(previous: Draw, new_size: int) -> Draw:
     """
     if new_size < previous.size:
         raise ValueError("escalation cannot shrink a sample")
-    frame = _Frame(previous.frame, frozenset(previous.frame))
+    frame = Frame(previous.frame, frozenset(previous.frame), previous.frame_hash, "")
     return _draw(frame, previous.seed, new_size, previous.risk_scores, previous.risk_size)
 
 
@@ -327,7 +374,7 @@ class _PublishedRow:
 
 def verify(
     published_csv_text: str,
-    population_refs: Iterable[str],
+    population_refs: Iterable[str] | Frame,
     seed: str,
     risk_scores: Mapping[str, float] | None = None,
     *,
@@ -344,8 +391,8 @@ def verify(
     given; without them each risk row is still checked for its ticket, its membership of
     the population, not belonging to the random stratum, and ascending order.
     """
-    frame = _Frame.of(population_refs)
-    current_hash = _frame_digest(frame.refs)
+    frame = population_refs if isinstance(population_refs, Frame) else Frame.of(population_refs)
+    current_hash = frame.digest
     frame_unchanged = current_hash == expected_frame_hash.strip().lower()
     differences: list[str] = []
     notes: list[str] = []

@@ -87,9 +87,15 @@ class Population:
     scores: dict[str, float]
 
     @functools.cached_property
+    def frame(self) -> rules.Frame:
+        """The refs checked, joined and hashed once (issue 16): kept in memory from
+        ``freeze`` to the draw instead of being split, checked and hashed again."""
+        return rules.Frame.of(self.refs)
+
+    @property
     def frame_hash(self) -> str:
-        """``rules.frame_hash`` of the refs, worked out once (it also checks them)."""
-        return rules.frame_hash(self.refs)
+        """``rules.frame_hash`` of the refs."""
+        return self.frame.digest
 
 
 def population_frame(contract: Contract, day_from: date, day_to: date) -> Population:
@@ -100,11 +106,20 @@ def population_frame(contract: Contract, day_from: date, day_to: date) -> Popula
     rows = db.session.connection().execute(
         sa.select(ServiceRecord.record_ref, ServiceRecord.risk_score).where(
             ServiceRecord.contract_id == contract.id, ServiceRecord.started_at >= start,
-            ServiceRecord.started_at < end, ServiceRecord.status != RecordStatus.REJECTED)).all()
+            ServiceRecord.started_at < end, ServiceRecord.status != RecordStatus.REJECTED))
+    # issue 16: streamed in one pass, not fetched as a list of a million rows first (the
+    # list made the cyclic garbage collector walk them again and again: 1 s at 1 M rows).
+    refs: list[str] = []
+    scores: dict[str, float] = {}
+    append = refs.append
+    for ref, score in rows:
+        append(ref)
+        if score and score > 0:
+            scores[ref] = float(score)
     # Sorted here, not by the database: the frame is in Python's (code point) order,
     # which a PostgreSQL collation need not follow.
-    refs = sorted(ref for ref, _score in rows)
-    return Population(refs, {ref: float(score) for ref, score in rows if score and score > 0})
+    refs.sort()
+    return Population(refs, scores)
 
 
 def _check_period(day_from: date, day_to: date) -> None:
@@ -208,7 +223,7 @@ def freeze(draw: SpotCheckDraw, settings: SizeSettings, user: User | None,
     draw.size = draw.initial_size = size
     draw.risk_size = settings.risk_size
     draw.population_size = len(refs)
-    draw.frame_text = "\n".join(refs)
+    draw.frame_text = frame.frame.text  # the refs (sorted) joined with "\n", as hashed
     draw.frame_hash = frame.frame_hash
     draw.risk_scores = frame.scores
     draw.frozen_at, draw.frozen_by = utcnow(), user
@@ -220,15 +235,22 @@ def freeze(draw: SpotCheckDraw, settings: SizeSettings, user: User | None,
         size_rule=draw.size_rule.value, size=draw.size, risk_size=draw.risk_size))
 
 
-def _rules_draw(draw: SpotCheckDraw, size: int | None = None) -> rules.Draw:
-    """The draw as the pure maths sees it, from the frozen frame, seed and scores."""
-    return rules.draw(draw.frame_refs, draw.seed, draw.size if size is None else size,
-                      draw.risk_scores or {}, draw.risk_size)
+def _rules_draw(draw: SpotCheckDraw, size: int | None = None, frame: rules.Frame | None = None) -> rules.Draw:
+    """The draw as the pure maths sees it, from the frozen frame, seed and scores.
+
+    ``frame``: the frozen frame when the caller still holds it (checked and hashed at
+    freeze); it is used only when its hash is the stored one. Otherwise the stored frame
+    text is read and checked again."""
+    if frame is None or frame.digest != draw.frame_hash:
+        frame = rules.Frame.of_text(draw.frame_text or "")
+    return rules.draw_frame(frame, draw.seed, draw.size if size is None else size,
+                            draw.risk_scores or {}, draw.risk_size)
 
 
 def enter_seed(draw: SpotCheckDraw, seed: str, rolled_by: str, witnesses: str, rolled_at: datetime | None,
-               user: User | None, origin: str | None = None) -> rules.Draw:
-    """Enter the seed, draw the sample from the frozen frame and assign the evaluators."""
+               user: User | None, origin: str | None = None, *, frame: rules.Frame | None = None) -> rules.Draw:
+    """Enter the seed, draw the sample from the frozen frame and assign the evaluators.
+    ``frame``: the frame ``freeze`` stored, if the caller holds it (see ``_rules_draw``)."""
     if draw.status is not DrawStatus.FROZEN:
         raise SpotCheckError("只有已冻结抽样框、尚未抽取的抽查才能录入种子",
                              "the seed can be entered only once, after the frame is frozen")
@@ -245,7 +267,7 @@ def enter_seed(draw: SpotCheckDraw, seed: str, rolled_by: str, witnesses: str, r
     draw.seed_rolled_at = rolled_at or utcnow()
     draw.drawn_at, draw.drawn_by = utcnow(), user
     draw.status = DrawStatus.DRAWN
-    result = _rules_draw(draw)
+    result = _rules_draw(draw, frame=frame)
     records = _records_by_ref(draw, result.refs)
     now = utcnow()
     items = [SpotCheckItem(draw=draw, record=records[row.record_ref], record_ref=row.record_ref,
@@ -642,10 +664,11 @@ def cli_draw(contract: Contract, day_from: date, day_to: date, seed: str, size: 
         SpotCheckDraw.initial_size == min(size, len(refs)), SpotCheckDraw.risk_size == risk_size,
         SpotCheckDraw.escalations == 0))
     if existing is not None:
-        return existing, _rules_draw(existing), False
+        return existing, _rules_draw(existing, frame=frame.frame), False
     draw = new_draw(contract, day_from, day_to, SizeSettings(rule=SizeRule.FIXED, size=size, risk_size=risk_size),
                     None, origin="cli", frame=frame)
-    result = enter_seed(draw, seed, "命令行 reliefsvc spotcheck draw", "", None, None, origin="cli")
+    result = enter_seed(draw, seed, "命令行 reliefsvc spotcheck draw", "", None, None, origin="cli",
+                        frame=frame.frame)
     return draw, result, True
 
 
