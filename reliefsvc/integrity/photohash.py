@@ -241,23 +241,35 @@ def trims_array(trims: Sequence[Sequence[tuple[int, int]] | bytes | None]) -> tu
     windows each photo has (``(N,)``); each entry is a tuple of ``(phash, dhash)`` pairs
     or the packed blob of ``pack_trims`` (which is read without unpacking)."""
     n = len(trims)
-    blobs = all(type(t) is bytes for t in trims)
+    blobs = all(t is None or type(t) is bytes for t in trims)
     sizes = np.fromiter((0 if t is None else len(t) for t in trims), dtype=np.int64, count=n)
+    whole = blobs and not (sizes % 16).any()
     if blobs:
         sizes //= 16
     width = int(sizes.max()) if n else 0
-    out = np.zeros((n, width, 2), dtype=np.uint64)
     if width == 0:
-        return out, sizes
-    if blobs and (sizes == width).all():  # the common case: every photo has every window
-        out[:] = np.frombuffer(b"".join(trims), dtype=">u8").reshape(n, width, 2)
-        return out, sizes
+        return np.zeros((n, 0, 2), dtype=np.uint64), sizes
+    if whole:  # packed blobs only (or none): one buffer, no Python per photo
+        return windows_from_buffer(b"".join(t for t in trims if t), sizes)
+    out = np.zeros((n, width, 2), dtype=np.uint64)
     for i in np.flatnonzero(sizes).tolist():
         t, k = trims[i], int(sizes[i])
         if isinstance(t, bytes | bytearray | memoryview):
             out[i, :k] = np.frombuffer(bytes(t[:16 * k]), dtype=">u8").reshape(k, 2)
         else:
             out[i, :k] = np.array([(p, d) for p, d in t[:k]], dtype=np.uint64)
+    return out, sizes
+
+
+def windows_from_buffer(buffer: bytes, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``trims_array`` of photos whose packed windows (``pack_trims``) follow each other in
+    ``buffer``, ``sizes[i]`` windows for photo i (0 for none)."""
+    n, width = len(sizes), int(sizes.max()) if len(sizes) else 0
+    flat = np.frombuffer(buffer, dtype=">u8")
+    if width and (sizes == width).all():  # the common case: every photo has every window
+        return flat.astype(np.uint64).reshape(n, width, 2), sizes
+    out = np.zeros((n, width, 2), dtype=np.uint64)
+    out[np.arange(width)[None, :] < sizes[:, None]] = flat.reshape(-1, 2)
     return out, sizes
 
 
@@ -282,7 +294,8 @@ def _band(phash: np.ndarray, dhash: np.ndarray, band: int) -> np.ndarray:
 
 def _join(q_item: np.ndarray, q_sig: np.ndarray, qp: np.ndarray, qd: np.ndarray,
           t_item: np.ndarray, tp: np.ndarray, td: np.ndarray, *, phash_max: int, dhash_max: int,
-          sum_max: int, window_sum_max: int, masks: tuple[int, ...]) -> list[np.ndarray]:
+          sum_max: int, window_sum_max: int, masks: tuple[int, ...],
+          bands: Sequence[int] = range(BANDS)) -> list[np.ndarray]:
     """Comparisons of query signatures with target full frames sharing a band (or, with
     ``masks``, a band one of the masks away) that pass the limits: arrays
     ``(query item, signature number, target item, p, d)``, duplicates possible.
@@ -295,7 +308,7 @@ def _join(q_item: np.ndarray, q_sig: np.ndarray, qp: np.ndarray, qd: np.ndarray,
     found: list[list[np.ndarray]] = [[], [], [], [], []]
     if not len(q_item) or not len(t_item):
         return [np.zeros(0, dtype=np.int64)] * 5
-    for band in range(BANDS):
+    for band in bands:
         values = _band(tp, td, band)
         order = np.argsort(values, kind="stable")
         counts = np.bincount(values, minlength=1 << BAND_BITS)
@@ -332,6 +345,15 @@ def _join(q_item: np.ndarray, q_sig: np.ndarray, qp: np.ndarray, qd: np.ndarray,
                     k += 1
                     alive = int(np.searchsorted(-lengths, -k, side="left")) if alive else 0
     return [np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64) for parts in found]
+
+
+def _window_band(trims: np.ndarray, band: int) -> np.ndarray:
+    """Band ``band`` of every window of ``trims`` (``(N, W, 2)``) as an ``(N, W)`` array: on a
+    little-endian machine a view of the array's own 16-bit words, no arithmetic, no copy."""
+    if np.little_endian and trims.dtype == np.uint64 and trims.flags.c_contiguous:
+        words = trims.view(np.uint16).reshape(*trims.shape[:2], 2, BANDS // 2)
+        return words[:, :, 1 if band < BANDS // 2 else 0, band % (BANDS // 2)]
+    return _band(trims[:, :, 0], trims[:, :, 1], band)
 
 
 def matching_comparisons(
@@ -376,22 +398,22 @@ def matching_comparisons(
         new = np.flatnonzero(involving)
         old = np.flatnonzero(~involving)
         a = _join(*queries(new, True), items, phash, dhash, **limits)
-        # Every other photo's windows against the new full frames: first keep only the
-        # windows sharing a band value (or one a mask away) with some new full frame.
+        # Every other photo's windows against the new full frames, a band at a time: only
+        # the windows whose band value (or one a mask away) some new full frame has meet
+        # the new frames of that band (the windows are read in place, not copied).
         if width and len(old):
-            hits = np.zeros((len(old), width), dtype=bool)
-            old_p, old_d = trims[old, :, 0], trims[old, :, 1]
+            valid = (np.arange(width)[None, :] < trim_counts[:, None]) & ~involving[:, None]
+            new_p, new_d = phash[new], dhash[new]
+            parts = []
             for band in range(BANDS):
                 present = np.zeros(1 << BAND_BITS, dtype=bool)
-                values = _band(phash[new], dhash[new], band)
+                values = _band(new_p, new_d, band)
                 for mask in limits["masks"]:
                     present[values ^ mask if mask else values] = True
-                hits |= present[_band(old_p, old_d, band)]
-            hits &= np.arange(width)[None, :] < trim_counts[old][:, None]
-            rows, windows = np.nonzero(hits)
-            which = old[rows]
-            b = _join(which, windows + 1, trims[which, windows, 0], trims[which, windows, 1],
-                      new, phash[new], dhash[new], **limits)
+                rows, windows = np.nonzero(present[_window_band(trims, band)] & valid)
+                parts.append(_join(rows, windows + 1, trims[rows, windows, 0], trims[rows, windows, 1],
+                                   new, new_p, new_d, bands=(band,), **limits))
+            b = [np.concatenate(arrays) for arrays in zip(*parts, strict=True)]
         else:
             b = [np.zeros(0, dtype=np.int64)] * 5
         qi, qs, j, p, d = (np.concatenate(pair) for pair in zip(a, b, strict=True))
@@ -438,18 +460,24 @@ def near_duplicates_arrays(
     phash_max: int, dhash_max: int, sum_max: int, window_sum_max: int | None = None,
     wanted: Callable[[int, int], bool] | None = None, confirm: Callable[[int, int, int], bool] | None = None,
     probe_radius: int = 0, involving: np.ndarray | None = None,
+    prepare: Callable[[np.ndarray], None] | None = None,
 ) -> Iterator[tuple[int, int, int, int]]:
     """``near_duplicates`` over arrays (``trims_array``): the same pairs, in the same order.
 
     Of a pair's comparisons that pass, the one kept is the closest (smallest p + d);
     among equals, the full frames first, then the lower item's windows in order, then
     the higher item's; ``confirm`` is asked in that order until one holds.
+    ``prepare(items)``, when given, is called once with the items (sorted, distinct) of
+    every comparison that passed, before the first ``confirm`` (a caller that reads what
+    ``confirm`` needs from the database reads it for those items only).
     """
     qi, qs, j, p, d = matching_comparisons(phash, dhash, trims, trim_counts, phash_max=phash_max,
                                            dhash_max=dhash_max, sum_max=sum_max, window_sum_max=window_sum_max,
                                            probe_radius=probe_radius, involving=involving)
     if not len(qi):
         return
+    if prepare is not None:
+        prepare(np.union1d(qi, j))
     low, high = np.minimum(qi, j), np.maximum(qi, j)
     # Full frame against full frame is asked from the lower item, as in the pairwise scan.
     full = qs == 0

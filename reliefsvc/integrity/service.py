@@ -300,12 +300,16 @@ def _note_partners(live: list) -> set[int]:
     cap = max(t.notes_max_edits for t in in_force)
     new_ids = {row[0] for row in live}
     providers = sorted({row[4] for row in live})
-    rows = db.session.execute(
+    cursor = _driver_cursor(
         sa.select(ServiceRecord.id, Contract.provider_id, ServiceRecord.notes)
         .join(Contract, Contract.id == ServiceRecord.contract_id)
         .where(Contract.provider_id.in_(providers), ServiceRecord.case_id.is_not(None),
                sa.func.length(ServiceRecord.notes) >= global_min,
-               ServiceRecord.status != RecordStatus.REJECTED)).all()
+               ServiceRecord.status != RecordStatus.REJECTED))
+    try:
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
     texts = textsim.normalise_many([row[2] for row in rows])
     groups: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     for (rid, provider, _notes), text in zip(rows, texts, strict=True):
@@ -332,10 +336,12 @@ def _note_partners(live: list) -> set[int]:
 def _photo_partners(context_new: set[int]) -> set[int]:
     """Ids of archive records whose photos are the same picture as a photo of ``context_new``.
 
-    Reads the hashes of every photo held as columns (no object per photo) and joins the
-    new photos with all of them through the banded index (``near_duplicates_arrays``
-    with ``involving``): the new photos' signatures against every full frame, and every
-    photo's windows against the new photos' full frames only.
+    Reads the hashes and windows of every photo held straight into arrays
+    (``_photo_columns``: no object per photo; the colours only of the photos the index
+    pairs) and joins the new photos with all of them through the
+    banded index (``near_duplicates_arrays`` with ``involving``): the new photos'
+    signatures against every full frame, and every photo's windows against the new
+    photos' full frames only.
     """
     import numpy as np
 
@@ -345,30 +351,41 @@ def _photo_partners(context_new: set[int]) -> set[int]:
         RecordPhoto.record_id.in_(sorted(context_new))))) if context_new else set()
     if not new_photo_ids:
         return set()
-    rows = db.session.execute(sa.select(Photo.id, Photo.phash, Photo.dhash, Photo.trim_hashes, Photo.colours)
-                              .where(Photo.phash.is_not(None), Photo.dhash.is_not(None))
-                              .order_by(Photo.id)).all()
-    if not rows:
+    held = _photo_columns()
+    if held is None:
         return set()
-    count = len(rows)
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=count)
-    ph = np.fromiter((r[1] for r in rows), dtype=np.int64, count=count).view(np.uint64)
-    dh = np.fromiter((r[2] for r in rows), dtype=np.int64, count=count).view(np.uint64)
-    # One node per distinct (phash, dhash), with the windows and colours of its first photo.
+    ids, ph, dh, all_trims, all_counts = held
+    count = len(ids)
+    # One node per distinct (phash, dhash), with the windows and colours of its first photo;
+    # nodes numbered in the order of those photos (all photos distinct: node = row, the
+    # windows used where they are).
     by_key = np.lexsort((dh, ph))
     new_key = np.concatenate(([True], (ph[by_key][1:] != ph[by_key][:-1]) | (dh[by_key][1:] != dh[by_key][:-1])))
-    run_start = np.flatnonzero(new_key)
+    firsts = by_key[np.flatnonzero(new_key)]
+    key_node = np.empty(len(firsts), dtype=np.int64)
+    key_node[np.argsort(firsts)] = np.arange(len(firsts))
     node_of = np.empty(count, dtype=np.int64)
-    node_of[by_key] = np.cumsum(new_key) - 1
-    firsts = by_key[run_start].tolist()
-    trims, trim_counts = photohash.trims_array([rows[k][3] or b"" for k in firsts])
-    colours = [rows[k][4] for k in firsts]
+    node_of[by_key] = key_node[np.cumsum(new_key) - 1]
+    firsts = np.sort(firsts)
+    if len(firsts) == count:
+        trims, trim_counts = all_trims, all_counts
+    else:
+        trims, trim_counts = all_trims[firsts], all_counts[firsts]
+    del all_trims
+    colours: dict[int, bytes | None] = {}
+
+    def read_colours(nodes: np.ndarray) -> None:
+        photo_ids = ids[firsts[nodes]].tolist()
+        by_photo = {pid: grid for chunk in _chunks(photo_ids) for pid, grid in db.session.execute(
+            sa.select(Photo.id, Photo.colours).where(Photo.id.in_(chunk)))}
+        colours.update((node, by_photo.get(pid)) for node, pid in zip(nodes.tolist(), photo_ids, strict=True))
+
     is_new = np.zeros(len(firsts), dtype=bool)
     is_new[node_of[np.isin(ids, np.fromiter(new_photo_ids, dtype=np.int64))]] = True
     nodes = set(np.flatnonzero(is_new).tolist())
     t = default_thresholds()
     for i, j, _p, _d in photohash.near_duplicates_arrays(
-            ph[firsts], dh[firsts], trims, trim_counts, involving=is_new,
+            ph[firsts], dh[firsts], trims, trim_counts, involving=is_new, prepare=read_colours,
             confirm=lambda a, window, b: photohash.same_colours(colours[a], window, colours[b]),
             phash_max=max(t.photo_phash_max, 12), dhash_max=max(t.photo_dhash_max, 12),
             sum_max=max(t.photo_hash_sum_max, 15)):
@@ -376,6 +393,89 @@ def _photo_partners(context_new: set[int]) -> set[int]:
     partner_photos = ids[np.isin(node_of, np.fromiter(nodes, dtype=np.int64))].tolist()
     return {rid for chunk in _chunks(partner_photos) for rid in db.session.scalars(
         sa.select(RecordPhoto.record_id).where(RecordPhoto.photo_id.in_(chunk)))}
+
+
+_HASHED = sa.and_(Photo.phash.is_not(None), Photo.dhash.is_not(None))
+
+
+def _photo_columns():
+    """``ids, phash, dhash, windows, window counts`` of every hashed photo in id order, as
+    arrays (``photohash.trims_array``), or None when there is none. The numbers come as
+    one row of plain integers per photo; on SQLite and PostgreSQL the windows come as one
+    blob, concatenated by the database (``group_concat`` / ``string_agg``), checked
+    against the first read (count, sum of ids, sum of lengths), else a row at a time."""
+    import numpy as np
+
+    from reliefsvc.integrity import photohash
+
+    length = sa.func.coalesce(sa.func.length(Photo.trim_hashes), 0)
+    cursor = _driver_cursor(sa.select(Photo.id, Photo.phash, Photo.dhash, length).where(_HASHED)
+                            .order_by(Photo.id))
+    try:
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    if not rows:
+        return None
+    numbers = np.array(rows, dtype=np.int64)
+    del rows
+    ids, lengths = numbers[:, 0].copy(), numbers[:, 3].copy()
+    ph, dh = numbers[:, 1].copy().view(np.uint64), numbers[:, 2].copy().view(np.uint64)
+    del numbers
+    joined = _joined_windows()
+    if joined is not None:
+        blob, count, id_sum, length_sum = joined
+        if (count == len(ids) and id_sum == int(ids.sum()) and length_sum == int(lengths.sum())
+                and len(blob) == length_sum and not (lengths % 16).any()):
+            trims, counts = photohash.windows_from_buffer(blob, lengths // 16)
+            return ids, ph, dh, trims, counts
+    cursor = _driver_cursor(sa.select(Photo.trim_hashes).where(_HASHED).order_by(Photo.id))
+    try:
+        blobs = [None if blob is None else bytes(blob) for (blob,) in cursor.fetchall()]
+    finally:
+        cursor.close()
+    if len(blobs) != len(ids):  # photos came or went between the two reads: read them together
+        cursor = _driver_cursor(sa.select(Photo.id, Photo.phash, Photo.dhash, Photo.trim_hashes).where(_HASHED)
+                                .order_by(Photo.id))
+        try:
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        ph = np.array([r[1] for r in rows], dtype=np.int64).view(np.uint64)
+        dh = np.array([r[2] for r in rows], dtype=np.int64).view(np.uint64)
+        blobs = [None if r[3] is None else bytes(r[3]) for r in rows]
+    trims, counts = photohash.trims_array(blobs)
+    return ids, ph, dh, trims, counts
+
+
+def _joined_windows() -> tuple[bytes, int, int, int] | None:
+    """The windows of every hashed photo in id order as one blob, with the count, the sum
+    of the ids and of the blobs' lengths, or None on a database that cannot join blobs."""
+    connection = db.session.connection()
+    assert Photo.__table__.name == "photo"
+    if connection.dialect.name == "sqlite":
+        # The subquery's order is kept by the aggregate over it (the rows come in id = rowid order).
+        sql = ("SELECT CAST(group_concat(trim_hashes, '') AS BLOB), count(*), sum(id), "
+               "sum(coalesce(length(trim_hashes), 0)) FROM (SELECT id, trim_hashes FROM photo "
+               "WHERE phash IS NOT NULL AND dhash IS NOT NULL ORDER BY id)")
+    elif connection.dialect.name == "postgresql":
+        sql = ("SELECT string_agg(trim_hashes, ''::bytea ORDER BY id), count(*), sum(id), "
+               "sum(coalesce(length(trim_hashes), 0)) FROM photo WHERE phash IS NOT NULL AND dhash IS NOT NULL")
+    else:  # pragma: no cover - the platform runs on these two
+        return None
+    row = connection.exec_driver_sql(sql).one()
+    return bytes(row[0] or b""), int(row[1]), int(row[2] or 0), int(row[3] or 0)
+
+
+def _driver_cursor(query):
+    """The database driver's own cursor over ``query`` (its parameters written in): rows
+    as the driver's tuples, for columns read into arrays without an object per row."""
+    connection = db.session.connection()
+    sql = str(query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+    cursor = connection.connection.cursor()
+    cursor.execute(sql)
+    return cursor
 
 
 def _store(found: list[rules.Flag], decided: set[int], months: dict, result: RunResult,

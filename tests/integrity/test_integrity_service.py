@@ -165,6 +165,24 @@ def test_an_incremental_run_finds_a_new_photo_that_is_an_old_one_re_encoded(scen
     assert first.record_ref in mine.detail and "p0.jpg" in mine.detail
 
 
+def test_the_incremental_run_reads_the_photo_columns_the_database_joined_as_a_row_at_a_time(
+        scene, db, photo_bytes, monkeypatch):
+    import numpy as np
+
+    from reliefsvc.evidence.models import Photo
+
+    for n in range(3):
+        add(scene, T0 + timedelta(days=n), 40, case=n, kind="home_visit", photos=[photo_bytes(20 + n)])
+    db.session.execute(sa.update(Photo).where(Photo.id == db.session.scalar(sa.select(sa.func.min(Photo.id))))
+                       .values(trim_hashes=None))
+    assert service._joined_windows()[1:3] == (3, sum(db.session.scalars(sa.select(Photo.id))))
+    joined = service._photo_columns()
+    assert joined[3].shape[1] == 15 and sorted(joined[4].tolist()) == [0, 15, 15]
+    monkeypatch.setattr(service, "_joined_windows", lambda: None)
+    by_row = service._photo_columns()
+    assert all(np.array_equal(a, b) for a, b in zip(joined, by_row, strict=True))
+
+
 def test_a_corrected_record_is_checked_again(scene, db, create_user):
     late = add(scene, T0, 30, late_days=8)
     service.run()
