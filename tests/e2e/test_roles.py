@@ -6,6 +6,7 @@ a change to who sees what must show up as a change to this file.
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -266,3 +267,11 @@ def test_a_forgotten_password_is_reset_by_the_security_administrator(new_page):
     owner.get_by_label("再次输入新密码").fill("Kangle-mine-2026")
     owner.get_by_role("button", name="修改密码").click()
     expect(owner.get_by_test_id("home-title")).to_be_visible()
+
+
+def test_the_browser_tests_run_together_on_one_worker(request):
+    """pytest-xdist sends every test marked ``xdist_group("browser")`` to one worker (one server,
+    one demo load) by adding ``@browser`` to its id; pytest 9.2 silently stopped that."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        pytest.skip("not under pytest-xdist: one process runs every test")
+    assert request.node.nodeid.endswith("@browser"), request.node.nodeid
