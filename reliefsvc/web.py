@@ -123,6 +123,10 @@ def nav_for(user) -> list[tuple[object | None, list[NavItem]]]:
     """The user's menu: ``(None, [item])`` for a plain entry, ``(label, items)`` for a drop-down."""
     if user is None or not user.is_authenticated:
         return []
+    from reliefsvc.security import identity
+
+    if identity.must_change_password(user) or (identity.totp_required(user) and not user.has_totp):
+        return []  # every page leads to the password change or the second factor's set-up first
     menu: list[tuple[object | None, list[NavItem]]] = []
     groups: dict[str, list[NavItem]] = {}
     for item in NAV:

@@ -151,10 +151,13 @@ def test_an_expired_password_forces_the_change_page_first(client, create_user, d
         response = client.get("/cases/")
         if forced:
             assert response.status_code == 302 and response.headers["Location"].endswith("/account/password")
-            assert "密码已过期" in client.get("/account/password").get_data(as_text=True)
+            page = client.get("/account/password").get_data(as_text=True)
+            assert "密码已过期" in page
+            assert 'data-endpoint="cases.index"' not in page  # no menu leading nowhere but here
             client.post("/account/password", data={"current": TEST_PASSWORD, "new": NEW_PASSWORD,
                                                    "repeat": NEW_PASSWORD})
             assert client.get("/cases/").status_code == 200
+            assert 'data-endpoint="cases.index"' in client.get("/account/password").get_data(as_text=True)
             assert "expired" in events(db, "user.password_changed")[-1].payload
         else:
             assert response.status_code == 200
