@@ -414,34 +414,11 @@ class OverdueYear:
 
 
 def overdue_evaluations(today: date) -> list[OverdueYear]:
-    """The ended contract-years without a signed evaluation by their due date, as
-    ``evaluations.service.overdue`` finds them (same rules, same order), read from the
-    columns they need: that function loads every contract whole (1 000 in a province,
-    a third of the officer's home page), the home page shows a count and five lines."""
-    from reliefsvc.evaluations import rules as evaluation_rules
+    """The ended contract-years without a signed evaluation by their due date
+    (``evaluations.service.overdue``), as the home page lists them."""
     from reliefsvc.evaluations import service as evaluations
-    from reliefsvc.evaluations.models import Evaluation, EvaluationStatus
 
-    contracts = db.session.execute(
-        sa.select(Contract.id, Contract.contract_no, Contract.starts_on, Contract.ends_on, Contract.status,
-                  Contract.status_changed_on)
-        .where(Contract.status != ContractStatus.DRAFT).order_by(Contract.contract_no)).all()
-    found = {(cid, n): (due, status) for cid, n, due, status in db.session.execute(
-        sa.select(Evaluation.contract_id, Evaluation.year_no, Evaluation.due_on, Evaluation.status))}
-    due_days = evaluations.due_days()
-    out, terms = [], {}  # contracts of a round share their term
-    for contract in contracts:
-        term = (contract.starts_on, contract.ends_on, contract.status, contract.status_changed_on)
-        if term not in terms:
-            terms[term] = evaluations.execution_years(contract)
-        for year in terms[term]:
-            if year.day_to >= today:
-                continue
-            ev = found.get((contract.id, year.number))
-            due = ev[0] if ev is not None else evaluation_rules.due_on(year.day_to, due_days)
-            if evaluation_rules.is_overdue(due, ev is not None and ev[1] is EvaluationStatus.SIGNED, today):
-                out.append(OverdueYear(contract.contract_no, year.number, due))
-    return sorted(out, key=lambda y: (y.due_on, y.contract_no))
+    return [OverdueYear(cy.contract.contract_no, cy.year.number, cy.due_on) for cy in evaluations.overdue(today)]
 
 
 # --- the four dashboards ------------------------------------------------------------------------

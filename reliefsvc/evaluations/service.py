@@ -643,21 +643,36 @@ class ContractYear:
 
 def overdue(on: date | None = None) -> list[ContractYear]:
     """Every ended contract-year without a signed evaluation by its due date (the clock):
-    those never opened and those opened but not signed."""
+    those never opened and those opened but not signed.
+
+    Read from the columns the rule needs (a province has a thousand contracts, and the
+    officer's home page asks every time); only the late contracts and evaluations are then
+    loaded whole."""
     on = on or today_local()
-    contracts = db.session.scalars(sa.select(Contract).where(Contract.status != ContractStatus.DRAFT)
-                                   .order_by(Contract.contract_no)).all()
-    found = {(e.contract_id, e.year_no): e for e in db.session.scalars(sa.select(Evaluation))}
-    out = []
+    contracts = db.session.execute(
+        sa.select(Contract.id, Contract.contract_no, Contract.starts_on, Contract.ends_on, Contract.status,
+                  Contract.status_changed_on)
+        .where(Contract.status != ContractStatus.DRAFT)).all()
+    found = {(cid, n): (eid, due, status) for eid, cid, n, due, status in db.session.execute(
+        sa.select(Evaluation.id, Evaluation.contract_id, Evaluation.year_no, Evaluation.due_on, Evaluation.status))}
+    late, terms = [], {}  # contracts of a round share their term, hence their years
     for contract in contracts:
-        for year in execution_years(contract):
+        term = (contract.starts_on, contract.ends_on, contract.status, contract.status_changed_on)
+        if term not in terms:
+            terms[term] = execution_years(contract)
+        for year in terms[term]:
             if year.day_to >= on:
                 continue
-            ev = found.get((contract.id, year.number))
-            due = ev.due_on if ev is not None else rules.due_on(year.day_to, due_days())
-            signed = ev is not None and ev.status is EvaluationStatus.SIGNED
-            if rules.is_overdue(due, signed, on):
-                out.append(ContractYear(contract, year, due, ev))
+            eid, due, status = found.get((contract.id, year.number), (None, None, None))
+            due = due if eid is not None else rules.due_on(year.day_to, due_days())
+            if rules.is_overdue(due, status is EvaluationStatus.SIGNED, on):
+                late.append((contract.id, year, due, eid))
+    if not late:
+        return []
+    whole = {c.id: c for c in db.session.scalars(sa.select(Contract).where(Contract.id.in_({r[0] for r in late})))}
+    evaluations = {e.id: e for e in db.session.scalars(
+        sa.select(Evaluation).where(Evaluation.id.in_({r[3] for r in late if r[3] is not None})))}
+    out = [ContractYear(whole[cid], year, due, evaluations.get(eid)) for cid, year, due, eid in late]
     return sorted(out, key=lambda cy: (cy.due_on, cy.contract.contract_no))
 
 
