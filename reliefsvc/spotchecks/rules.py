@@ -195,10 +195,6 @@ class Frame:
         return cls.of(text.split("\n") if text else ())
 
 
-#: The earlier name (issue 16).
-_Frame = Frame
-
-
 def _name_bad_ref(refs: Sequence[object]) -> None:
     seen = set()
     for ref in refs:
