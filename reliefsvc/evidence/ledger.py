@@ -60,8 +60,9 @@ def _id(text: str) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def _valid_id(text: str) -> str:
-    """``idnumber.validate``, remembered: a ledger names the same few workers on every row
-    (issue 16). A wrong number raises each time (exceptions are not cached)."""
+    """``idnumber.validate``, remembered for one import (``import_ledger`` clears it): a ledger
+    names the same few workers on every row (issue 16). A wrong number raises each time
+    (exceptions are not cached)."""
     return validate_id(text)
 
 
@@ -149,9 +150,12 @@ class Prepared:
 
 def import_ledger(contract: Contract, data: bytes, *, photos_at: str | None = None, filename: str = "",
                   encoding: str = "utf-8", partial: bool = False, user=None) -> ImportReport:
-    with _cyclic_gc_paused():
-        return _import_ledger(contract, data, photos_at=photos_at, filename=filename, encoding=encoding,
-                              partial=partial, user=user)
+    try:
+        with _cyclic_gc_paused():
+            return _import_ledger(contract, data, photos_at=photos_at, filename=filename, encoding=encoding,
+                                  partial=partial, user=user)
+    finally:
+        _valid_id.cache_clear()  # ID numbers are personal data: not kept in the process past the import
 
 
 @contextlib.contextmanager
