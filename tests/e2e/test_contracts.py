@@ -180,15 +180,14 @@ def test_an_officer_creates_a_contract_with_two_obligations_activates_it_and_see
     assert all(0 < r[3] <= full[r[0]] for r in rows[2:])
 
 
-def test_the_contract_page_fits_a_phone(phone_page, artifacts, log_in):
+def test_the_contract_page_fits_a_phone(phone_page, phone_menu, artifacts, log_in):
     """On a 360 px phone nothing is wider than the screen; tables scroll inside their wrapper.
 
     The demo's 1号 contract has all that a contract page shows: five obligations, targets,
     a month chart and its history.
     """
     log_in(phone_page, "officer")
-    phone_page.get_by_role("button", name="菜单").click()
-    phone_page.get_by_test_id("nav").get_by_role("link", name="合同", exact=True).click()
+    phone_menu(phone_page, "合同")
     phone_page.get_by_role("link", name=re.compile(r"^康民购〔\d{4}〕1号$")).click()
     expect(phone_page.get_by_test_id("contract-status")).to_have_text("履行中")
     expect(phone_page.get_by_test_id("obligation")).to_have_count(5)

@@ -38,13 +38,6 @@ SENT_BACK = "已退回"
 SENT_BACK_AS_SHOWN = re.compile(r"^(已退回|不予通过)$")
 
 
-def open_menu_entry(page: Page, name: str) -> None:
-    """On a phone the menu hides behind the 菜单 toggler: open it, then follow ``name``."""
-    page.get_by_role("button", name="菜单").click()
-    nav = page.get_by_test_id("nav")
-    expect(nav).to_be_visible()
-    nav.get_by_role("link", name=name, exact=True).click()
-
 
 def upload(name: str, data: bytes) -> dict:
     return {"name": name, "mimeType": "image/jpeg", "buffer": data}
@@ -98,7 +91,7 @@ def latin_words(untranslated, page: Page, ref: str = "") -> list[str]:
 
 
 def test_a_worker_records_a_visit_on_a_phone_an_officer_rejects_it_and_the_worker_corrects_it(
-        phone_page, new_page, log_in, photo_bytes, artifacts, untranslated):
+        phone_page, phone_menu, new_page, log_in, photo_bytes, artifacts, untranslated):
     page = phone_page
     page.context.grant_permissions(["geolocation"])
     page.context.set_geolocation(PHONE_POSITION)
@@ -110,7 +103,7 @@ def test_a_worker_records_a_visit_on_a_phone_an_officer_rejects_it_and_the_worke
 
     # --- the worker, on a phone: 菜单 → 填报服务 --------------------------------------
     log_in(page, "worker")
-    open_menu_entry(page, "填报服务")
+    phone_menu(page, "填报服务")
     expect(page.get_by_role("heading", level=1)).to_have_text("填报服务")
     expect(page.locator("#position-state")).to_have_text("已记录定位。")
 
@@ -165,7 +158,7 @@ def test_a_worker_records_a_visit_on_a_phone_an_officer_rejects_it_and_the_worke
     assert latin_words(untranslated, page, ref) == []
     assert_no_sideways_scroll(page)
 
-    open_menu_entry(page, "服务记录")
+    phone_menu(page, "服务记录")
     expect(page.get_by_role("heading", level=1)).to_have_text("服务记录")
     listed = page.get_by_test_id("records").locator(f'a[href="{record_path}"]')
     expect(listed).to_contain_text(f"入户走访 · {head_name}")

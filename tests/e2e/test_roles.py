@@ -175,7 +175,7 @@ def test_the_language_switches_to_english_and_back(page, artifacts):
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
 
 
-def test_on_a_phone_the_menu_opens_from_the_toggler_without_sideways_scrolling(phone_page, artifacts):
+def test_on_a_phone_the_menu_opens_from_the_toggler_without_sideways_scrolling(phone_page, phone_menu, artifacts):
     page = phone_page
     log_in(page, "worker")
 
@@ -184,8 +184,7 @@ def test_on_a_phone_the_menu_opens_from_the_toggler_without_sideways_scrolling(p
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     page.screenshot(path=artifacts / "home-worker-360.png", full_page=True)
 
-    page.get_by_role("button", name="菜单").click()
-    expect(nav).to_be_visible()
+    phone_menu(page)
     expect(page.locator("#main-nav")).to_have_class(re.compile(r"\bshow\b"))
     assert menu_entries(page) == PROVIDER_MENU
     expect(page.get_by_role("button", name="退出")).to_be_visible()

@@ -117,7 +117,7 @@ def terms(page: Page, label: str):
 
 
 def test_a_contract_year_from_vetting_to_the_signed_evaluation_pdf(
-        new_page, phone_page, log_in, register_provider, untranslated, artifacts, tmp_path):
+        new_page, phone_page, phone_menu, log_in, register_provider, untranslated, artifacts, tmp_path):
     n = random.SystemRandom().randrange(100_000, 1_000_000)
     name = f"康乐县e2e年度社会工作服务中心{n}"
     uscc = make_uscc("52", "622922", f"MJ{n:06d}")
@@ -249,8 +249,7 @@ def test_a_contract_year_from_vetting_to_the_signed_evaluation_pdf(
     phone.context.grant_permissions(["geolocation"])
     phone.context.set_geolocation(PHONE_POSITION)
     first_login(phone, worker_login)
-    phone.get_by_role("button", name="菜单").click()
-    phone.get_by_test_id("nav").get_by_role("link", name="救助家庭", exact=True).click()
+    phone_menu(phone, "救助家庭")
     rows = phone.get_by_test_id("cases").locator("tbody tr")
     expect(rows.first.locator("a")).to_be_visible()
     households = [rows.nth(i).locator("a").inner_text().strip() for i in range(3)]
@@ -263,8 +262,7 @@ def test_a_contract_year_from_vetting_to_the_signed_evaluation_pdf(
     photo_of = [photos[0], photos[1], photos[0]]  # the third household gets the first one's photo
     refs, paths = [], []
     for i, (household, visit) in enumerate(zip(households, visits, strict=True)):
-        phone.get_by_role("button", name="菜单").click()
-        phone.get_by_test_id("nav").get_by_role("link", name="填报服务", exact=True).click()
+        phone_menu(phone, "填报服务")
         expect(phone.get_by_role("heading", level=1)).to_have_text("填报服务")
         phone.get_by_label("查找家庭", exact=True).fill(household)
         phone.get_by_role("button", name="查找", exact=True).click()
