@@ -9,17 +9,19 @@ It is made once and kept in ``bench/.data/``.
 
 * intake: ``evidence.photos.examine`` — SHA-256, EXIF time and position, the display copy
   (at most 1600 px, re-encoded without metadata), the colour grid, pHash, dHash and the
-  15 trim windows' hashes. Storing the two files (``storage.put``, fsync) is disk work
-  and is left out.
+  15 trim windows' hashes, all from one reduced decode. Storing the two files
+  (``storage.put``, fsync) is disk work and is left out.
 * baseline: Pillow opens the same bytes, decodes them at full size and encodes them
   again at quality 90 — the least a service that keeps a re-encoded copy would do.
 
 Both are timed alternately, ``--runs`` times after a warm-up, so that a busy neighbour
 slows both alike; the medians are compared (CPU times are printed too). ``--compare N``
 also checks, on N generated photos of various sizes, orientations and noise, that the
-hashes ``examine`` stores are bit for bit those of ``integrity.photohash.photo_signature``
-(what photos stored before carry), and how far the colour grid it takes from the display
-copy's decode lies from ``photohash.colour_grid``'s own.
+hashes ``examine`` stores are bit for bit those of ``evidence.photos.signature`` (what
+``services rehash-photos`` gives a photo stored before), how far they lie from hash
+version 1 (the hashes' own 1/8-scale grey decode, what photos stored before carry until
+they are rehashed), and how far the colour grid it takes from the display copy's decode
+lies from ``photohash.colour_grid``'s own.
 """
 
 from __future__ import annotations
@@ -105,17 +107,29 @@ def _photos(n: int):
         yield data
 
 
+def version_1(data: bytes) -> tuple[int, int, tuple[tuple[int, int], ...]]:
+    """The hashes as taken before hash version 2: a grey decode of their own at 1/8 scale."""
+    with Image.open(io.BytesIO(data)) as img:
+        return photohash.signature_of(photohash.open_grey(img))
+
+
 def compare(n: int) -> dict[str, list[int]]:
-    """How far ``examine``'s hashes lie from ``photohash``'s own decode (what stored photos carry)."""
+    """How far ``examine``'s hashes lie from version 1's (what stored photos carry until rehashed)."""
     out: dict[str, list[int]] = {"phash": [], "dhash": [], "trim p+d": [], "colour": []}
+    differs = 0
     for data in _photos(n):
         facts = photos.examine(data)
-        p, d, trims = photohash.photo_signature(data)
+        current = photos.signature(data)
+        differs += (facts.phash, facts.dhash, facts.trim_hashes) != (
+            current[0], current[1], photohash.pack_trims(current[2]))
+        p, d, trims = version_1(data)
         out["phash"].append(photohash.hamming(p, facts.phash))
         out["dhash"].append(photohash.hamming(d, facts.dhash))
         out["trim p+d"].append(max(photohash.hamming(a[0], b[0]) + photohash.hamming(a[1], b[1])
                                    for a, b in zip(trims, photohash.unpack_trims(facts.trim_hashes), strict=True)))
         out["colour"].append(max(abs(a - b) for a, b in zip(photohash.colour_grid(data), facts.colours, strict=True)))
+    if differs:
+        raise SystemExit(f"examine and photos.signature disagree on {differs} of {n} photos")
     return out
 
 
@@ -149,11 +163,13 @@ def main() -> None:
     if args.compare:
         for name, values in compare(args.compare).items():
             unit = "levels of 255" if name == "colour" else "bits"
-            print(f"{name} vs photohash's own decode on {args.compare} photos ({unit}): identical "
+            against = "photohash.colour_grid" if name == "colour" else "hash version 1"
+            print(f"{name} vs {against} on {args.compare} photos ({unit}; examine = signature on all): identical "
                   f"{sum(v == 0 for v in values)}, median {statistics.median(values):g}, max {max(values)}")
     ratio = statistics.median(intake) / statistics.median(base)
+    cpu_ratio = statistics.median(intake_cpu) / statistics.median(base_cpu)
     print(f"photo intake: {ms(intake):.0f} ms/photo, baseline {ms(base):.0f} ms, ratio {ratio:.2f} "
-          f"(target ≤ {TARGET})")
+          f"(CPU {ms(intake_cpu):.0f} / {ms(base_cpu):.0f} ms, ratio {cpu_ratio:.2f}; target ≤ {TARGET})")
 
 
 if __name__ == "__main__":

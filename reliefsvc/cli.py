@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
@@ -54,7 +55,18 @@ def init_command():
     db.session.commit()
     if sealed:
         click.echo(f"sealed {sealed} second-factor secret(s) with instance/totp_key")
+    stale = _photos_to_rehash()
+    if stale:
+        click.echo(f"{stale} photos carry hashes of an older version: run `reliefsvc services rehash-photos` / "
+                   f"{stale} 张照片的感知哈希须按新算法重算：reliefsvc services rehash-photos")
     click.echo(f"database ready: {db.engine.url.render_as_string(hide_password=True)}")
+
+
+def _photos_to_rehash() -> int:
+    from reliefsvc.evidence.models import Photo
+    from reliefsvc.evidence.photos import HASH_VERSION
+
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Photo).where(Photo.hash_version < HASH_VERSION))
 
 
 def seed_defaults() -> None:

@@ -78,4 +78,20 @@ def sweep_command(grace_hours, dry_run):
                f"检查文件 {result.checked} 个，孤立文件 {result.orphans} 个")
 
 
+@services_group.command("rehash-photos")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many photos (oldest first); all by default.")
+@with_appcontext
+def rehash_photos_command(limit):
+    """Recompute the perceptual hashes of photos stored under an older hash version."""
+    from reliefsvc.evidence import service
+
+    result = service.rehash_photos(limit)
+    db.session.commit()
+    click.echo(f"rehashed {result.rehashed} photos, {result.unreadable} unreadable, {result.remaining} left / "
+               f"已重算 {result.rehashed} 张照片的感知哈希，{result.unreadable} 张无法读取，尚余 {result.remaining} 张")
+    if result.rehashed and not result.remaining:
+        click.echo("all photos are up to date: run `reliefsvc integrity run` once to compare them all / "
+                   "全部照片已更新：请运行一次 reliefsvc integrity run 完整核查")
+
+
 COMMANDS = [services_group]

@@ -66,3 +66,13 @@ class OriginalPhotoOpened(Event):
     object_field = "photo_id"
     photo_id: int
     record_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class PhotosRehashed(Event):
+    event_type = "photos.rehashed"
+    label = _l("Photos' perceptual hashes recomputed")
+    rehashed: int
+    unreadable: int
+    remaining: int
+    hash_version: int

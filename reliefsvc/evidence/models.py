@@ -133,6 +133,9 @@ class Photo(db.Model):
     trim_hashes: Mapped[bytes | None] = mapped_column(sa.LargeBinary(256))
     #: 8x8 mean colours, RGB (photohash.colour_grid): PHOTO_REUSED's second measure.
     colours: Mapped[bytes | None] = mapped_column(sa.LargeBinary(192))
+    #: How phash, dhash and trim_hashes were taken (evidence.photos.HASH_VERSION); older
+    #: photos are brought up to date by ``services rehash-photos`` and the nightly job.
+    hash_version: Mapped[int] = mapped_column(sa.SmallInteger, default=2, server_default="2")
     uploaded_at: Mapped[datetime]
 
 

@@ -31,7 +31,9 @@ from reliefsvc.evidence.models import (
     ServiceRecord,
     to_signed64,
 )
+from reliefsvc.evidence.storage import EvidenceNotFound
 from reliefsvc.extensions import db
+from reliefsvc.integrity import photohash
 from reliefsvc.notifications import service as notifications
 from reliefsvc.providers import service as providers
 from reliefsvc.providers.models import Staff
@@ -425,3 +427,44 @@ def _touched_since(storage, digest: str, cutoff: float) -> bool:
         return path(digest).stat().st_mtime > cutoff
     except FileNotFoundError:
         return False
+
+
+@dataclass(frozen=True)
+class RehashResult:
+    rehashed: int
+    #: files missing from the store or no longer readable as pictures: left as they were
+    unreadable: int
+    remaining: int
+
+
+def rehash_photos(limit: int | None = None) -> RehashResult:
+    """Recompute the perceptual hashes of photos stored under an older ``HASH_VERSION``.
+
+    Oldest first, at most ``limit`` (None: all), from the originals in the evidence store;
+    one audit entry for the batch. A photo whose file cannot be read keeps its hashes and
+    its version (it is counted, and the next batch tries again). Flushes, never commits.
+    After the last batch a full integrity run compares every photo under the new hashes.
+    """
+    stale = Photo.hash_version < photos.HASH_VERSION
+    query = sa.select(Photo).where(stale).order_by(Photo.id)
+    if limit is not None:
+        query = query.limit(limit)
+    storage = get_storage()
+    rehashed = unreadable = 0
+    for photo in db.session.scalars(query):
+        try:
+            with storage.open(photo.sha256) as stream:
+                phash, dhash, trims = photos.signature(stream.read())
+        except (EvidenceNotFound, OSError, ValueError, SyntaxError):  # gone; Pillow's errors for a damaged file
+            unreadable += 1
+            continue
+        photo.phash, photo.dhash = to_signed64(phash), to_signed64(dhash)
+        photo.trim_hashes = photohash.pack_trims(trims) or None
+        photo.hash_version = photos.HASH_VERSION
+        rehashed += 1
+    db.session.flush()
+    remaining = db.session.scalar(sa.select(sa.func.count()).select_from(Photo).where(stale))
+    if rehashed or unreadable:
+        audit.record(events.PhotosRehashed(rehashed=rehashed, unreadable=unreadable, remaining=remaining,
+                                           hash_version=photos.HASH_VERSION))
+    return RehashResult(rehashed, unreadable, remaining)

@@ -96,19 +96,23 @@ TRIM_WINDOWS: tuple[tuple[float, float, float, float], ...] = (
 )
 
 
-def _open_grey(image_bytes: bytes) -> Image.Image:
-    with Image.open(io.BytesIO(image_bytes)) as image:
-        # For a JPEG, decode at 1/2..1/8 scale straight from the DCT blocks: a 12 MP phone
-        # photo then costs a few milliseconds instead of ~100 ms, and the thumbnails
-        # (32x32 and 9x8) are far below what the reduced decode keeps.
-        image.draft("L", (256, 256))
-        return _grey(image)
+def open_grey(image: Image.Image) -> Image.Image:
+    """The grey picture a photo's hashes are taken from, when the intake's reduced decode
+    does not apply (PNG, HEIC, CMYK or progressive JPEG): the image as decoded, upright."""
+    # shared edit (lead): the JPEG fast path is evidence.photos's (one decode for the
+    # display copy, the colours and the hashes); this is the plain way.
+    image.draft("L", (256, 256))  # a no-op but for JPEG
+    return _grey(image)
+
+
+def signature_of(grey: Image.Image) -> tuple[int, int, tuple[tuple[int, int], ...]]:
+    """``(phash, dhash, trim_hashes)`` of a grey image: what the evidence store keeps."""
+    return phash_of(grey), dhash_of(grey), trim_hashes(grey)
 
 
 def photo_hashes(image_bytes: bytes) -> tuple[int, int]:
-    """``(phash, dhash)`` of a JPEG/PNG given as bytes; raises ``PIL.UnidentifiedImageError``."""
-    grey = _open_grey(image_bytes)
-    return phash_of(grey), dhash_of(grey)
+    """``(phash, dhash)`` of a photo given as bytes; raises ``PIL.UnidentifiedImageError``."""
+    return photo_signature(image_bytes)[:2]
 
 
 def trim_hashes(grey: Image.Image, windows=TRIM_WINDOWS) -> tuple[tuple[int, int], ...]:
@@ -123,9 +127,12 @@ def trim_hashes(grey: Image.Image, windows=TRIM_WINDOWS) -> tuple[tuple[int, int
 
 
 def photo_signature(image_bytes: bytes) -> tuple[int, int, tuple[tuple[int, int], ...]]:
-    """``(phash, dhash, trim_hashes)`` from one decode: what the evidence store keeps."""
-    grey = _open_grey(image_bytes)
-    return phash_of(grey), dhash_of(grey), trim_hashes(grey)
+    """``(phash, dhash, trim_hashes)`` of a photo exactly as the evidence store takes them
+    at intake (``evidence.photos.signature``: the same decode, bit for bit)."""
+    # shared edit (lead): one definition of a stored photo's hashes, the intake's.
+    from reliefsvc.evidence.photos import signature
+
+    return signature(image_bytes)
 
 
 # --- The second measure: colours where the hashes see only grey ----------------------------
