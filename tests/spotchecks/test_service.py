@@ -58,6 +58,25 @@ def test_population_is_the_contracts_records_of_the_local_period_not_rejected(le
     assert "SR-EDGE-OUT" not in refs and "SR-REJECTED" not in refs
 
 
+def test_the_two_column_population_is_the_records_population(ledger):
+    """``population_frame`` reads the refs as one joined text: same refs, same scores."""
+    records = service.population(ledger["contract"], *MARCH)
+    frame = service.population_frame(ledger["contract"], *MARCH)
+    assert frame.refs == sorted(r.record_ref for r in records)
+    assert frame.scores == service._scores(records) and frame.scores
+
+
+def test_a_ref_with_a_line_break_is_named_not_split_into_two(ledger, db):
+    """Joined with line breaks, such a ref would read as two records: it is refused by name."""
+    record = ledger["records"][0]
+    record.record_ref = "SR-BAD\nSR-9999"
+    db.session.flush()
+    frame = service.population_frame(ledger["contract"], *MARCH)
+    assert "SR-BAD\nSR-9999" in frame.refs and len(frame.refs) == 61
+    with pytest.raises(ValueError, match="line break"):
+        frame.frame  # noqa: B018 — the check runs when the frame is made
+
+
 def test_the_frame_is_frozen_and_hashed_before_the_seed(ledger, create_user, db):
     officer = create_user("officer")
     draw = frozen(ledger, officer)
