@@ -291,6 +291,9 @@ def _popcount(values: np.ndarray) -> np.ndarray:
     return _BYTE_BITS[values.view(np.uint8)].reshape(-1, 8).sum(axis=1, dtype=np.uint8)  # pragma: no cover
 #: Queries handled at once (bounds the memory of one step of the join).
 _CHUNK = 1 << 21
+#: Queries made at once in a whole-population join (their signatures are grouped to stay
+#: about this many; each group sorts the targets' bands again).
+_QUERIES = 1 << 23
 
 
 def _band(phash: np.ndarray, dhash: np.ndarray, band: int) -> np.ndarray:
@@ -305,7 +308,8 @@ def _join(q_item: np.ndarray, q_sig: np.ndarray, qp: np.ndarray, qd: np.ndarray,
           bands: Sequence[int] = range(BANDS)) -> list[np.ndarray]:
     """Comparisons of query signatures with target full frames sharing a band (or, with
     ``masks``, a band one of the masks away) that pass the limits: arrays
-    ``(query item, signature number, target item, p, d)``, duplicates possible.
+    ``(query item, signature number, target item, p, d)`` with target ≠ query item,
+    duplicates possible.
 
     Per band the targets are sorted by band value (a counting table of 65 536 entries
     gives each value's run); each query then meets its run, compared one offset at a
@@ -345,9 +349,11 @@ def _join(q_item: np.ndarray, q_sig: np.ndarray, qp: np.ndarray, qd: np.ndarray,
                         d = _popcount(sd[pos[keep]] ^ hd[keep])
                         qi, sig = q_item[hit[keep]], q_sig[hit[keep]]
                         limit = np.where(sig == 0, sum_max, window_sum_max)
-                        pk = p[keep]
-                        ok = (d <= dhash_max) & (pk.astype(np.int64) + d <= limit)
-                        for dest, arr in zip(found, (qi, sig, sj[pos[keep]], pk, d), strict=True):
+                        pk, tj = p[keep], sj[pos[keep]]
+                        # An item's own windows against its own full frame always pass:
+                        # never a pair, dropped here rather than kept by the million.
+                        ok = (d <= dhash_max) & (pk.astype(np.int64) + d <= limit) & (tj != qi)
+                        for dest, arr in zip(found, (qi, sig, tj, pk, d), strict=True):
                             dest.append(arr[ok])
                     k += 1
                     alive = int(np.searchsorted(-lengths, -k, side="left")) if alive else 0
@@ -380,15 +386,15 @@ def matching_comparisons(
     width = trims.shape[1] if trims.ndim == 3 else 0
     items = np.arange(n, dtype=np.int64)
 
-    def queries(which: np.ndarray, full: bool):
+    def queries(which: np.ndarray, signatures: Sequence[int]):
         # Signature 0 (full frame) and the windows each item has, as flat arrays.
         parts_i, parts_s, parts_p, parts_d = [], [], [], []
-        if full:
+        if 0 in signatures:
             parts_i.append(which)
             parts_s.append(np.zeros(len(which), dtype=np.int64))
             parts_p.append(phash[which])
             parts_d.append(dhash[which])
-        for w in range(width):
+        for w in (s - 1 for s in signatures if s):
             has = which[trim_counts[which] > w]
             parts_i.append(has)
             parts_s.append(np.full(len(has), w + 1, dtype=np.int64))
@@ -397,14 +403,20 @@ def matching_comparisons(
         return (np.concatenate(parts_i), np.concatenate(parts_s), np.concatenate(parts_p).astype(np.uint64),
                 np.concatenate(parts_d).astype(np.uint64))
 
+    signatures = range(width + 1)
     if involving is None:
-        qi, qs, qp, qd = queries(items, True)
-        qi, qs, j, p, d = _join(qi, qs, qp, qd, items, phash, dhash, **limits)
+        # A few signatures at a time (the full frames, then the windows), so that the
+        # queries of a million photos' 16 signatures are never all held at once.
+        step = max(1, _QUERIES // max(n, 1))
+        found = [_join(*queries(items, signatures[g:g + step]), items, phash, dhash, **limits)
+                 for g in range(0, len(signatures), step)]
+        qi, qs, j, p, d = (np.concatenate(arrays) for arrays in zip(*found, strict=True))
+        del found
         keep = (j != qi) & ((qs != 0) | (j > qi))
     else:
         new = np.flatnonzero(involving)
         old = np.flatnonzero(~involving)
-        a = _join(*queries(new, True), items, phash, dhash, **limits)
+        a = _join(*queries(new, signatures), items, phash, dhash, **limits)
         # Every other photo's windows against the new full frames, a band at a time: only
         # the windows whose band value (or one a mask away) some new full frame has meet
         # the new frames of that band (the windows are read in place, not copied).

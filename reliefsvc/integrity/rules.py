@@ -19,7 +19,7 @@ detail is a single line a person can check by looking.
 from __future__ import annotations
 
 import heapq
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -343,13 +343,49 @@ def _photo_reuse_partners(
 ) -> dict[int, tuple[int, PhotoFacts, PhotoFacts, tuple[int, int] | None]]:
     """Record index → (partner record index, own photo, partner's photo, (p, d) or None
     for the same file)."""
-    partners: dict[int, tuple[int, PhotoFacts, PhotoFacts, tuple[int, int] | None]] = {}
+    flat = [(n, photo) for n, r in enumerate(records) for photo in r.photos]
+    count = len(flat)
+    files: dict[str, int] = {}
+    owner = np.fromiter((n for n, _photo in flat), dtype=np.int64, count=count)
+    same_file = np.fromiter((files.setdefault(photo.sha256, len(files)) for _n, photo in flat), dtype=np.int64,
+                            count=count)
+    hashed = np.fromiter((photo.phash is not None and photo.dhash is not None for _n, photo in flat), dtype=bool,
+                         count=count)
+    ph = np.fromiter((photo.phash or 0 for _n, photo in flat), dtype=np.uint64, count=count)
+    dh = np.fromiter((photo.dhash or 0 for _n, photo in flat), dtype=np.uint64, count=count)
+    contracts = [r.contract_id for r in records]
+    pairs = photo_reuse_pairs(
+        owner, same_file, hashed, ph, dh,
+        windows=lambda ks: photohash.trims_array([flat[k][1].trim_hashes for k in ks.tolist()]),
+        colours=lambda ks: [flat[k][1].colours for k in ks.tolist()],
+        contract_of=contracts.__getitem__, thresholds=thresholds)
+    return {rec: (other, flat[k][1], flat[m][1], how) for rec, (other, k, m, how) in pairs.items()}
 
-    def settle(x: int, x_photo: PhotoFacts, y: int, y_photo: PhotoFacts, how: tuple[int, int] | None) -> None:
+
+def photo_reuse_pairs(
+    owner: np.ndarray, same_file: np.ndarray, hashed: np.ndarray, ph: np.ndarray, dh: np.ndarray, *,
+    windows: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+    colours: Callable[[np.ndarray], Sequence[bytes | None]],
+    contract_of: Callable[[int], Hashable], thresholds: ThresholdPolicy,
+) -> dict[int, tuple[int, int, int, tuple[int, int] | None]]:
+    """PHOTO_REUSED over columns: one entry per photo of the population, records in the
+    order they are read, each record's photos in order (the "flat" order).
+
+    ``owner[k]``: the record (an index) photo k belongs to; ``same_file[k]``: equal for
+    the same file (the photo id, or a number per sha256); ``hashed[k]``: both perceptual
+    hashes known, ``ph[k]``, ``dh[k]``. ``windows(ks)`` gives the trim windows of photos
+    ``ks`` (``photohash.trims_array``), ``colours(ks)`` their colour grids; both are asked
+    only for what the index needs (the colours of the photos it pairs). Returns record
+    index → (partner record index, own photo k, partner's photo k, (p, d) or None for the
+    same file).
+    """
+    partners: dict[int, tuple[int, int, int, tuple[int, int] | None]] = {}
+
+    def settle(x: int, x_photo: int, y: int, y_photo: int, how: tuple[int, int] | None) -> None:
         if x not in partners:
             partners[x] = (y, x_photo, y_photo, how)
 
-    def settle_group(members: list[tuple[int, PhotoFacts]], how: tuple[int, int] | None) -> None:
+    def settle_group(members: list[tuple[int, int]], how: tuple[int, int] | None) -> None:
         # Each record of the group needs one other record of the group as its partner.
         first = members[0]
         second = next((m for m in members if m[0] != first[0]), None)
@@ -359,46 +395,72 @@ def _photo_reuse_partners(
             other = second if rec == first[0] else first
             settle(rec, photo, other[0], other[1], how)
 
-    flat = [(n, photo) for n, r in enumerate(records) for photo in r.photos]
-    # 1. The same file: equal sha256, whatever the hashes say.
-    files = Counter(photo.sha256 for _n, photo in flat)
-    if len(files) < len(flat):
-        by_sha: dict[str, list[tuple[int, PhotoFacts]]] = defaultdict(list)
-        for member in flat:
-            if files[member[1].sha256] > 1:
-                by_sha[member[1].sha256].append(member)
-        for members in by_sha.values():
+    count = len(owner)
+    if not count:
+        return partners
+    # 1. The same file, whatever the hashes say; groups in order of first appearance.
+    _keys, inverse, sizes = np.unique(same_file, return_inverse=True, return_counts=True)
+    repeated = np.flatnonzero(sizes[inverse.reshape(-1)] > 1)
+    if len(repeated):
+        by_file: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for k, key in zip(repeated.tolist(), same_file[repeated].tolist(), strict=True):
+            by_file[key].append((int(owner[k]), k))
+        for members in by_file.values():
             settle_group(members, None)
 
     # 2. Same perceptual hashes: one node per distinct (phash, dhash), numbered in order
     # of first appearance; a node's windows and colours are those of its first photo
     # that has them.
-    hashed = [m for m in flat if m[1].phash is not None and m[1].dhash is not None]
-    if not hashed:
+    hashed_k = np.flatnonzero(hashed)
+    if not len(hashed_k):
         return partners
-    count = len(hashed)
-    ph = np.fromiter((m[1].phash for m in hashed), dtype=np.uint64, count=count)
-    dh = np.fromiter((m[1].dhash for m in hashed), dtype=np.uint64, count=count)
-    by_key = np.lexsort((dh, ph))  # stable: within a node, photos in order of appearance
-    new_key = np.concatenate(([True], (ph[by_key][1:] != ph[by_key][:-1]) | (dh[by_key][1:] != dh[by_key][:-1])))
+    n_hashed = len(hashed_k)
+    hp, hd = ph[hashed_k], dh[hashed_k]
+    by_key = np.lexsort((hd, hp))  # stable: within a node, photos in order of appearance
+    new_key = np.concatenate(([True], (hp[by_key][1:] != hp[by_key][:-1]) | (hd[by_key][1:] != hd[by_key][:-1])))
     run_start = np.flatnonzero(new_key)
-    run_end = np.append(run_start[1:], count)
+    run_end = np.append(run_start[1:], n_hashed)
     first_photo = by_key[run_start]
     node_order = np.argsort(first_photo, kind="stable")  # node number -> run
     starts, ends = run_start[node_order].tolist(), run_end[node_order].tolist()
-    members_sorted = by_key.tolist()
+    members_k = hashed_k[by_key].tolist()
+    owners = owner.tolist()
 
-    def node_members(i: int) -> list[tuple[int, PhotoFacts]]:
-        return [hashed[k] for k in members_sorted[starts[i]:ends[i]]]
+    def node_members(i: int) -> list[tuple[int, int]]:
+        return [(owners[k], k) for k in members_k[starts[i]:ends[i]]]
 
-    firsts = first_photo[node_order].tolist()
-    trims_list = [hashed[k][1].trim_hashes for k in firsts]
-    colours = [hashed[k][1].colours for k in firsts]
-    for i in np.flatnonzero(run_end[node_order] - run_start[node_order] > 1).tolist():
-        members = node_members(i)
-        settle_group(members, (0, 0))
-        trims_list[i] = next((p.trim_hashes for _n, p in members if p.trim_hashes), ())
-        colours[i] = next((p.colours for _n, p in members if p.colours), None)
+    firsts = hashed_k[first_photo[node_order]]
+    trims, trim_counts = windows(firsts)
+    shared = np.flatnonzero(run_end[node_order] - run_start[node_order] > 1).tolist()
+    if shared:
+        # A node of several photos: the windows of its first photo that has them.
+        candidates = {i: [k for _rec, k in node_members(i)] for i in shared}
+        flat_ks = np.array([k for ks in candidates.values() for k in ks], dtype=np.int64)
+        some, some_counts = windows(flat_ks)
+        at, copied = 0, False
+        for i, ks in candidates.items():
+            settle_group(node_members(i), (0, 0))
+            pick = next((at + n for n in range(len(ks)) if some_counts[at + n] > 0), None)
+            if pick is not None and trim_counts[i] == 0:
+                if not copied:  # the caller's arrays are not written to
+                    trims, trim_counts, copied = trims.copy(), trim_counts.copy(), True
+                width = min(trims.shape[1], some.shape[1])
+                if width < some_counts[pick]:
+                    grown = np.zeros((trims.shape[0], some.shape[1], 2), dtype=trims.dtype)
+                    grown[:, :trims.shape[1]] = trims
+                    trims, width = grown, some.shape[1]
+                trims[i, :width] = some[pick, :width]
+                trim_counts[i] = some_counts[pick]
+            at += len(ks)
+    node_colours: dict[int, bytes | None] = {}
+
+    def prepare(nodes: np.ndarray) -> None:
+        wanted_nodes = nodes.tolist()
+        ks = [[k for _rec, k in node_members(i)] for i in wanted_nodes]
+        grids = iter(colours(np.array([k for group in ks for k in group], dtype=np.int64)))
+        for i, group in zip(wanted_nodes, ks, strict=True):
+            found = [next(grids) for _k in group]
+            node_colours[i] = next((g for g in found if g), None)
 
     policy = _all_thresholds(thresholds)
     loosest = {
@@ -413,18 +475,17 @@ def _photo_reuse_partners(
     def wanted(i: int, j: int) -> bool:
         return not (node_settled(i) and node_settled(j))
 
-    trims, trim_counts = photohash.trims_array(trims_list)
-
     def confirm(a: int, window: int, b: int) -> bool:
-        return photohash.same_colours(colours[a], window, colours[b])
+        return photohash.same_colours(node_colours[a], window, node_colours[b])
 
-    for i, j, p, d in photohash.near_duplicates_arrays(ph[firsts], dh[firsts], trims, trim_counts, wanted=wanted,
-                                                       confirm=confirm, **loosest):
+    for i, j, p, d in photohash.near_duplicates_arrays(hp[first_photo[node_order]], hd[first_photo[node_order]],
+                                                       trims, trim_counts, wanted=wanted, confirm=confirm,
+                                                       prepare=prepare, **loosest):
         for mine, theirs in ((node_members(i), node_members(j)), (node_members(j), node_members(i))):
             for rec, photo in mine:
                 if rec in partners:
                     continue
-                t = thresholds.for_contract(records[rec].contract_id)
+                t = thresholds.for_contract(contract_of(rec))
                 if p > t.photo_phash_max or d > t.photo_dhash_max or p + d > t.photo_hash_sum_max:
                     continue
                 other = next((m for m in theirs if m[0] != rec), None)
@@ -443,14 +504,20 @@ def detect_photo_reused(records: Sequence[RecordFacts], thresholds: ThresholdPol
     out = []
     for n, (m, own_photo, other_photo, how) in sorted(_photo_reuse_partners(records, thresholds).items()):
         r, other = records[n], records[m]
-        if how is None:
-            what = "为同一文件"
-        else:
-            what = f"为同一画面（两种感知哈希分别相差 {how[0]} 位、{how[1]} 位）"
-        out.append(Flag(r.record_id, "PHOTO_REUSED", HIGH,
-                        f"照片 {_photo_name(own_photo)} 与台账 {other.record_ref} 的照片 {_photo_name(other_photo)}{what}",
-                        other.record_id, own_photo.photo_id, other_photo.photo_id))
+        out.append(photo_reused_flag(r.record_id, _photo_name(own_photo), own_photo.photo_id, other.record_id,
+                                     other.record_ref, _photo_name(other_photo), other_photo.photo_id, how))
     return out
+
+
+def photo_reused_flag(record_id: Hashable, own_name: str, own_photo_id: Hashable, other_id: Hashable,
+                      other_ref: str, other_name: str, other_photo_id: Hashable, how: tuple[int, int] | None) -> Flag:
+    """The PHOTO_REUSED flag of one record (``how``: the two hashes' distances, None for the same file)."""
+    if how is None:
+        what = "为同一文件"
+    else:
+        what = f"为同一画面（两种感知哈希分别相差 {how[0]} 位、{how[1]} 位）"
+    return Flag(record_id, "PHOTO_REUSED", HIGH, f"照片 {own_name} 与台账 {other_ref} 的照片 {other_name}{what}",
+                other_id, own_photo_id, other_photo_id)
 
 
 def detect_photo_time_mismatch(records: Sequence[RecordFacts], thresholds: ThresholdPolicy = DEFAULT_THRESHOLDS) -> list[Flag]:
@@ -687,16 +754,27 @@ DETECTORS: dict[str, Callable[[Sequence[RecordFacts], ThresholdPolicy], list[Fla
 }
 
 
-def run_all(records: Sequence[RecordFacts], thresholds: ThresholdPolicy = DEFAULT_THRESHOLDS) -> list[Flag]:
-    """Every detector over ``records``; flags ordered by record and code.
+#: The detectors whose flags depend only on one provider's records (and its workers'):
+#: every code but PHOTO_REUSED, which looks across the whole photo population.
+LOCAL_CODES = tuple(code for code in DETECTORS if code != "PHOTO_REUSED")
+
+
+def run_all(records: Sequence[RecordFacts], thresholds: ThresholdPolicy = DEFAULT_THRESHOLDS,
+            codes: Iterable[str] | None = None) -> list[Flag]:
+    """Every detector (or those of ``codes``) over ``records``; flags ordered by record and code.
 
     Pass every record that a pairwise check should see (a worker's other contracts,
     the provider's other records, the photos of the region): a flag needs its partner
     to be in the input.
     """
     flags: list[Flag] = []
-    for detector in DETECTORS.values():
-        flags.extend(detector(records, thresholds))
+    for code in DETECTORS if codes is None else codes:
+        flags.extend(DETECTORS[code](records, thresholds))
+    return _sorted(flags)
+
+
+def sort_flags(flags: Iterable[Flag]) -> list[Flag]:
+    """Flags in ``run_all``'s order (by record, then code)."""
     return _sorted(flags)
 
 

@@ -109,6 +109,21 @@ def test_the_same_file_without_hashes_and_the_wording(make_record, make_photo):
     assert flags[b.record_id].related_record_id == a.record_id
 
 
+def test_a_picture_held_twice_lends_its_windows_to_both_copies(make_record, make_photo):
+    # A and B hold the same picture (equal hashes, different files); only B's copy has its
+    # windows. C is a crop of it: its full frame is one of B's windows, far from the
+    # picture's own hashes, so only the windows the two copies share can find it.
+    whole = (0x0F0F0F0F0F0F0F0F, 0x00FF00FF00FF00FF)
+    window = (~whole[0] & (2**64 - 1), ~whole[1] & (2**64 - 1))
+    a = make_record(record_ref="A-1", photos=[make_photo(phash=whole[0], dhash=whole[1])])
+    b = make_record(record_ref="B-1", photos=[make_photo(phash=whole[0], dhash=whole[1], trim_hashes=(window,) * 15)])
+    c = make_record(record_ref="C-1", photos=[make_photo(phash=window[0], dhash=window[1])])
+    flags = {f.record_id: f for f in rules.detect_photo_reused([a, b, c])}
+    assert set(flags) == {a.record_id, b.record_id, c.record_id}
+    assert flags[c.record_id].related_record_id == a.record_id  # the first copy of the picture
+    assert "相差 0 位、0 位" in flags[c.record_id].detail_zh
+
+
 def test_two_photos_of_one_record_are_not_reuse(make_record, make_photo):
     data = jpeg(picture(7))
     record = make_record(photos=[facts("一", data), facts("二", jpeg(picture(7), 60))])

@@ -72,7 +72,9 @@ def test_a_full_run_stores_flags_with_reasons_and_risk_scores(scene, db):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(IntegrityRun)) == 1
 
 
-def test_a_flag_that_no_longer_holds_is_dropped_but_a_dismissed_one_stays_dismissed(scene, db):
+@pytest.mark.parametrize("many", [0, 20_000], ids=["scores by whole columns", "scores by id lists"])
+def test_a_flag_that_no_longer_holds_is_dropped_but_a_dismissed_one_stays_dismissed(scene, db, monkeypatch, many):
+    monkeypatch.setattr(service, "_MANY", many)
     a = add(scene, T0, 30)
     b = add(scene, T0 + timedelta(minutes=20), 30, case=1)
     late = add(scene, T0 + timedelta(days=1), 30, case=2, late_days=8)
@@ -93,7 +95,24 @@ def test_a_flag_that_no_longer_holds_is_dropped_but_a_dismissed_one_stays_dismis
     kept = db.session.get(IntegrityFlag, flag.id)
     assert kept.dismissed and kept.dismiss_reason == "乡镇停电，补录延迟，已核实"
     db.session.refresh(a)
-    assert a.risk_score == 0.0
+    db.session.refresh(late)
+    assert a.risk_score == 0.0 and late.risk_score == 0.0
+    service.restore(kept, scene["officer"])
+    db.session.refresh(late)
+    assert late.risk_score == 10.0
+
+
+def test_stored_times_read_through_the_driver_are_what_the_column_type_gives():
+    from datetime import timezone
+
+    naive = datetime(2026, 3, 2, 2, 0, 5, 120)
+    assert service._as_utc("2026-03-02 02:00:05.000120") == naive.replace(tzinfo=UTC)
+    assert service._as_utc("2026-03-02 02:00:05") == naive.replace(tzinfo=UTC, microsecond=0)
+    assert service._as_utc("2026-03-02 10:00:05.000120+08:00") == naive.replace(tzinfo=UTC)
+    assert service._as_utc(naive) == naive.replace(tzinfo=UTC)
+    east = datetime(2026, 3, 2, 10, 0, 5, 120, tzinfo=timezone(timedelta(hours=8)))
+    assert service._as_utc(east).tzinfo == UTC and service._as_utc(east) == naive.replace(tzinfo=UTC)
+    assert service._as_utc(None) is None
 
 
 def test_dismissal_and_restoration_are_in_the_audit_log(scene, db):
@@ -178,9 +197,36 @@ def test_the_incremental_run_reads_the_photo_columns_the_database_joined_as_a_ro
     assert service._joined_windows()[1:3] == (3, sum(db.session.scalars(sa.select(Photo.id))))
     joined = service._photo_columns()
     assert joined[3].shape[1] == 15 and sorted(joined[4].tolist()) == [0, 15, 15]
-    monkeypatch.setattr(service, "_joined_windows", lambda: None)
+    monkeypatch.setattr(service, "_WINDOW_PIECE", 2)  # two pieces: photos 1-2, then 3
+    in_pieces = service._photo_columns()
+    monkeypatch.setattr(service, "_joined_windows", lambda *bounds: None)
     by_row = service._photo_columns()
     assert all(np.array_equal(a, b) for a, b in zip(joined, by_row, strict=True))
+    assert all(np.array_equal(a, b) for a, b in zip(joined, in_pieces, strict=True))
+
+
+def test_a_full_run_in_batches_keeps_the_providers_of_a_worker_together(scene, db, create_contract, monkeypatch):
+    other = create_contract()  # another provider, whose contract the same worker's record names
+    a = add(scene, T0, 30)
+    b = add(scene, T0 + timedelta(minutes=20), 30, case=1)  # overlaps a by 10 minutes
+    db.session.execute(sa.update(ServiceRecord).where(ServiceRecord.id == b.id).values(contract_id=other.id))
+    monkeypatch.setattr(service, "_BATCH_RECORDS", 1)  # a batch per provider, unless a worker joins them
+    assert service._provider_batches() == [sorted([scene["contract"].provider_id, other.provider_id])]
+    service.run()
+    assert flags(db) == {("TIME_OVERLAP", a.id), ("TIME_OVERLAP", b.id)}
+    assert db.session.scalar(sa.select(IntegrityFlag.contract_id).where(IntegrityFlag.record_id == b.id)) == other.id
+
+
+def test_a_photo_of_a_record_sent_back_is_no_one_s_partner_in_a_full_run(scene, db, photo_bytes):
+    picture = photo_bytes(9)
+    first = add(scene, T0, 40, kind="home_visit", photos=[picture])
+    again = add(scene, T0 + timedelta(days=1), 40, case=1, kind="home_visit", photos=[picture])
+    service.run()
+    assert {(c, r) for c, r in flags(db) if c == "PHOTO_REUSED"} == {("PHOTO_REUSED", first.id),
+                                                                     ("PHOTO_REUSED", again.id)}
+    records.review(again, False, "照片重复", scene["officer"])
+    service.run()
+    assert not {(c, r) for c, r in flags(db) if c == "PHOTO_REUSED" and r == first.id}
 
 
 def test_a_corrected_record_is_checked_again(scene, db, create_user):
