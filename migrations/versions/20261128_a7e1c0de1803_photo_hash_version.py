@@ -1,7 +1,7 @@
 """photo hash version (issue 16: photo intake)
 
 Revision ID: a7e1c0de1803
-Revises: a7e1c0de1802
+Revises: a7e1c0de1701
 Create Date: 2026-11-28 07:00:00
 
 """
@@ -12,7 +12,7 @@ import reliefsvc.db  # noqa: F401
 
 # revision identifiers, used by Alembic.
 revision = 'a7e1c0de1803'
-down_revision = 'a7e1c0de1802'
+down_revision = 'a7e1c0de1701'
 branch_labels = None
 depends_on = None
 
