@@ -62,9 +62,9 @@ def server_env(database_url: str, instance: Path) -> dict[str, str]:
     return env
 
 
-def prepare_instance(instance: Path) -> None:
+def prepare_instance(instance: Path, extra: str = "") -> None:
     instance.mkdir(parents=True, exist_ok=True)
-    (instance / "config.py").write_text(INSTANCE_CONFIG, encoding="utf-8")
+    (instance / "config.py").write_text(INSTANCE_CONFIG + extra, encoding="utf-8")
 
 
 def cli(database_url: str, instance: Path, *args: str, quiet: bool = True) -> str:
@@ -82,8 +82,8 @@ class Server:
     """``gunicorn 'reliefsvc:create_app()'`` on 127.0.0.1 with ``workers`` × ``threads``."""
 
     def __init__(self, database_url: str, instance: Path, workers: int = 4, threads: int = 4,
-                 timeout: int = 60):
-        self.database_url, self.instance = database_url, instance
+                 timeout: int = 60, extra_config: str = ""):
+        self.database_url, self.instance, self.extra_config = database_url, instance, extra_config
         self.workers, self.threads, self.timeout = workers, threads, timeout
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -97,7 +97,7 @@ class Server:
                 '%(m)s %(U)s %(s)s %(M)sms', "reliefsvc:create_app()"]
 
     def start(self, ready_within: float = 90) -> Server:
-        prepare_instance(self.instance)  # the bench settings, also in instances cached before them
+        prepare_instance(self.instance, self.extra_config)  # the bench settings, also in instances cached before them
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(self.command(), env=server_env(self.database_url, self.instance),
                                         stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)

@@ -255,8 +255,13 @@ def missed_alert_checks(contract: Contract, now, limit: int = 20):
     query = (sa.select(Alert).join(Case, Case.id == Alert.case_id)
              .where(Case.village_id.in_(area), late, Alert.due_at >= _utc_start(contract.starts_on),
                     Alert.due_at < _utc_start(contract.ends_on, days=1)))
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    return total, db.session.scalars(query.order_by(Alert.due_at.desc()).limit(limit)).all()
+    # issue 16: the rows' households and villages come with them (the page names both), and
+    # the count is asked only when the first page is full
+    rows = db.session.scalars(query.order_by(Alert.due_at.desc()).limit(limit)
+                              .options(sa.orm.joinedload(Alert.case).joinedload(Case.village))).all()
+    if len(rows) < limit:
+        return len(rows), rows
+    return db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())), rows
 
 
 def _utc_start(day: date, days: int = 0):

@@ -11,13 +11,26 @@ the home page stays within its time whatever the number of records.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable
+from datetime import datetime
 
-from flask import Blueprint, Response, render_template, url_for
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    has_request_context,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 
-from reliefsvc.common.formatting import now_local
-from reliefsvc.dashboards import service
+from reliefsvc.common.formatting import LOCAL_TZ, now_local
+from reliefsvc.dashboards import cache, service
 from reliefsvc.extensions import db
 from reliefsvc.reports import charts
 from reliefsvc.security.access import restrict_access
@@ -105,6 +118,43 @@ def dashboard(user) -> dict | None:
                                     if k in OVERDUE_LINKS else context["due_links"][k] for k in DUE_LINKS}
         context["grade_labels"] = grade_labels()
     return context
+
+
+def home_figures(user, work: Callable[[], list], regions: Callable[[], dict]) -> dict:
+    """The home page's figures for ``user``: the workbench numbers (``work()``), the region
+    counts (``regions()``) and the role's dashboard, rendered — kept for a minute per scope
+    (:mod:`reliefsvc.dashboards.cache`). ``dash`` is the context the home page includes."""
+
+    def compute() -> dict:
+        context = dashboard(user)
+        # The fragments read nothing but ``dash`` (no context processors: they would query).
+        # Our own template's output, escaped by its autoescape: safe to insert as it is.
+        html = Markup(current_app.jinja_env.get_template(context["template"]).render(dash=context)) \
+            if context else None  # noqa: S704
+        return {"work": work(), "region_counts": regions(), "html": html,
+                "kind": context["kind"] if context else None}
+
+    value, computed_at = cache.cached(user, "home", compute)
+    dash = None
+    if value["html"] is not None:
+        dash = {"kind": value["kind"], "html": value["html"], "template": "dashboards/_cached.html",
+                "as_of": datetime.fromtimestamp(computed_at, LOCAL_TZ) if computed_at else None}
+    return {"work": value["work"], "region_counts": value["region_counts"], "dash": dash}
+
+
+@bp.before_app_request
+def _figures_clock():
+    cache.request_started()
+
+
+@sa.event.listens_for(db.session, "after_commit")
+def _own_change(_session) -> None:
+    # A write request of the signed-in user committed: their next home page computes its
+    # figures again. Signed in = Flask-Login's user id in the session (no attribute of the
+    # user is read: the transaction is over, a read would query); nothing is marked for an
+    # anonymous request or after a logout (which empties the session).
+    if has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS") and "_user_id" in session:
+        cache.mark_own_change()
 
 
 def township_chart(rows) -> dict:

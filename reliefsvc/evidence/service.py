@@ -259,7 +259,10 @@ def timeline(case: Case, user) -> list[ServiceRecord]:
 
     query = (sa.select(ServiceRecord).join(Contract).join(Provider).where(ServiceRecord.case_id == case.id)
              .order_by(ServiceRecord.started_at.desc()).limit(200)
-             .options(sa.orm.selectinload(ServiceRecord.photos)))
+             # issue 16: what each row shows comes with the rows (a query per worker before)
+             .options(sa.orm.selectinload(ServiceRecord.photos),
+                      sa.orm.contains_eager(ServiceRecord.contract).contains_eager(Contract.provider),
+                      sa.orm.joinedload(ServiceRecord.worker), sa.orm.joinedload(ServiceRecord.service_type)))
     if user.role.is_provider:
         query = query.where(Provider.organisation_id == user.organisation_id)
     return db.session.scalars(query).all()

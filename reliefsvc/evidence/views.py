@@ -109,6 +109,8 @@ def _case_choices(q: str, chosen: int | None):
 LIST_AT_MOST = 200
 #: How many matches of a search the drop-down beside it offers.
 MATCHES_SHOWN = 50
+#: The record list counts its matches up to this many, and says "more than" beyond.
+COUNT_AT_MOST = 2000
 
 
 @bp.route("/")
@@ -140,18 +142,26 @@ def index():
             filters["township_id"] = parent
     # What each row shows is loaded with the page (a page of 50 in a handful of queries,
     # not one per row); the filter lists read only the columns they show.
-    query = service.records_for(current_user, **filters).options(
+    matching = service.records_for(current_user, **filters)
+    query = matching.options(
         sa.orm.selectinload(ServiceRecord.photos), sa.orm.joinedload(ServiceRecord.service_type),
         sa.orm.joinedload(ServiceRecord.worker), sa.orm.joinedload(ServiceRecord.contract),
         sa.orm.joinedload(ServiceRecord.case).joinedload(Case.village))
-    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False, count=False)
+    # issue 16: counted up to COUNT_AT_MOST + 1 only (a province's 87 000 accepted visits are
+    # not read page by page; counting them all cost more than the page), "more than" beyond.
+    page.total = db.session.scalar(sa.select(sa.func.count()).select_from(
+        matching.order_by(None).with_only_columns(ServiceRecord.id).limit(COUNT_AT_MOST + 1).subquery()))
+    more = page.total > COUNT_AT_MOST
+    if more:
+        page.total = COUNT_AT_MOST
     # The words every row repeats, translated once for the page rather than once a row.
     row_text = {"status": {s.value: str(s.label) for s in RecordStatus},
                 "risk_title": _("Risk score from the integrity flags"), "risk": _("Risk %(n)s"),
                 "minutes": _("%(n)d min"), "photos": _("%(n)d photos")}
     return render_template("records/index.html", page=page, args=args, types=contracts.service_types(),
                            statuses=RecordStatus, flag_codes=CODE_LABELS, choices=_filter_choices(filters),
-                           row_text=row_text)
+                           row_text=row_text, more=more)
 
 
 def _searched(shown: sa.Select, key, sort, search, text: str | None, chosen: int | None) -> tuple[list, bool]:

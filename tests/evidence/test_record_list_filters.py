@@ -89,3 +89,13 @@ def test_a_province_searches_workers_and_contracts(client, listed, monkeypatch):
     assert total(client.get("/records/?contract=没有这个合同").get_data(as_text=True)) == 0
     chosen = client.get(f"/records/?contract_id={contract.id}").get_data(as_text=True)
     assert [(v, sel) for v, _l, sel in options(chosen, "contract_id")][1:] == [(str(contract.id), True)]
+
+
+def test_a_long_list_is_counted_up_to_a_bound(client, listed, monkeypatch):
+    # issue 16 (pages): the matches are counted up to COUNT_AT_MOST, "more than" beyond it
+    page = client.get("/records/").get_data(as_text=True)
+    assert total(page) == 1
+    monkeypatch.setattr(views, "COUNT_AT_MOST", 0)  # as if there were tens of thousands
+    page = client.get("/records/").get_data(as_text=True)
+    assert re.search(r'data-testid="records-total">[^<]*0', page) and "共 1 条" not in page
+    assert "records/" in page and listed["contract"].contract_no in page  # the rows are still listed
