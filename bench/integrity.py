@@ -72,7 +72,7 @@ def _hwm_mib() -> float | None:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     except OSError:
-        pass
+        return None
     return None
 
 

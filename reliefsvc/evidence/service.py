@@ -281,17 +281,11 @@ def worker_days(worker: Staff, day_from, day_to) -> list[tuple[object, list[Serv
     return sorted(days.items(), reverse=True)
 
 
-def _like(text: str) -> str:
-    """``text`` as a LIKE pattern matching it anywhere, its wildcards taken literally."""
-    escaped = text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def workers_matching(text: str) -> sa.Select:
     """Subquery: the ids of the workers whose name contains ``text``, or whose resident ID
     number or phone it is (the record list's worker search: a province has thousands)."""
     text = text.strip()
-    found = [Staff.name.like(_like(text), escape="\\"), Staff.phone == text]
+    found = [Staff.name.contains(text, autoescape=True), Staff.phone == text]
     if len(text) == 18:
         found.append(Staff.id_number == text.upper())
     return sa.select(Staff.id).where(sa.or_(*found))
@@ -299,9 +293,9 @@ def workers_matching(text: str) -> sa.Select:
 
 def contracts_matching(text: str) -> sa.Select:
     """Subquery: the ids of the contracts whose number or title contains ``text``."""
-    pattern = _like(text)
-    return sa.select(Contract.id).where(sa.or_(Contract.contract_no.like(pattern, escape="\\"),
-                                               Contract.title.like(pattern, escape="\\")))
+    text = text.strip()
+    return sa.select(Contract.id).where(sa.or_(Contract.contract_no.contains(text, autoescape=True),
+                                               Contract.title.contains(text, autoescape=True)))
 
 
 def records_for(user, **filters):

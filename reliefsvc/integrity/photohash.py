@@ -99,8 +99,8 @@ TRIM_WINDOWS: tuple[tuple[float, float, float, float], ...] = (
 def open_grey(image: Image.Image) -> Image.Image:
     """The grey picture a photo's hashes are taken from, when the intake's reduced decode
     does not apply (PNG, HEIC, CMYK or progressive JPEG): the image as decoded, upright."""
-    # shared edit (lead): the JPEG fast path is evidence.photos's (one decode for the
-    # display copy, the colours and the hashes); this is the plain way.
+    # The JPEG fast path is evidence.photos's (one decode for the display copy, the
+    # colours and the hashes); this is the plain way.
     image.draft("L", (256, 256))  # a no-op but for JPEG
     return _grey(image)
 
@@ -129,7 +129,7 @@ def trim_hashes(grey: Image.Image, windows=TRIM_WINDOWS) -> tuple[tuple[int, int
 def photo_signature(image_bytes: bytes) -> tuple[int, int, tuple[tuple[int, int], ...]]:
     """``(phash, dhash, trim_hashes)`` of a photo exactly as the evidence store takes them
     at intake (``evidence.photos.signature``: the same decode, bit for bit)."""
-    # shared edit (lead): one definition of a stored photo's hashes, the intake's.
+    # One definition of a stored photo's hashes: the intake's.
     from reliefsvc.evidence.photos import signature
 
     return signature(image_bytes)

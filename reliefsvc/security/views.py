@@ -271,17 +271,17 @@ def home():
     from reliefsvc.audit import views as audit_views
     from reliefsvc.dashboards import views as dashboards
 
-    # issue 16: the figures kept a minute per scope (officer, provider organisation)  # shared edit (pages)
-    figures = dashboards.home_figures(current_user, lambda: _workbench(current_user),  # shared edit (pages)
-                                      regions_service.counts)  # shared edit (pages)
+    # issue 16: the figures kept a minute per scope (officer, provider organisation)
+    figures = dashboards.home_figures(current_user, lambda: _workbench(current_user),
+                                      regions_service.counts)
     return render_template(
         "security/home.html",
         role=current_user.role,
-        region_counts=figures["region_counts"],  # shared edit (pages)
+        region_counts=figures["region_counts"],
         audit_summary=audit_views.summary() if current_user.role in AUDIT_READER_ROLES else None,
-        work=figures["work"],  # shared edit (pages)
+        work=figures["work"],
         # issue 13: the role's dashboard (officer, evaluator, provider manager, provider worker)
-        dash=figures["dash"],  # shared edit (pages)
+        dash=figures["dash"],
         panels=panels.render("home", current_user),
     )
 
