@@ -15,7 +15,7 @@ from flask import (
     request,
     session,
 )
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -162,8 +162,8 @@ def init_app(app: Flask) -> None:
 
     cli.register(app)
 
-    app.jinja_env.filters["cn_date"] = lambda d: formatting.date_text(d, current_locale(), format_date)
-    app.jinja_env.filters["cn_datetime"] = lambda d: formatting.datetime_text(d, current_locale(), format_datetime)
+    app.jinja_env.filters["cn_date"] = lambda d: formatting.date_text(d, current_locale())
+    app.jinja_env.filters["cn_datetime"] = lambda d: formatting.datetime_text(d, current_locale())
     app.jinja_env.filters["money"] = lambda v: formatting.money_text(v, current_locale())
     app.jinja_env.filters["masked_id"] = formatting.mask_id_number
     app.jinja_env.filters["num"] = formatting.plain_number

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
@@ -19,23 +19,33 @@ def today_local() -> date:
     return now_local().date()
 
 
-def date_text(value: date | datetime | None, locale: str, format_date) -> str:
+def _local(value: datetime) -> datetime:
+    """The moment in the county's zone; a naive time is UTC (as the database keeps it and as
+    flask-babel reads it)."""
+    return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).astimezone(LOCAL_TZ)
+
+
+# Dates and times are written with digits only (2026年3月5日 08:30, 2026-03-05 08:30), which
+# no locale changes, so they are formatted here rather than through Babel's pattern
+# machinery: a list of 50 records formats 100 of them, and Babel took ~40 µs each (issue 16).
+def date_text(value: date | datetime | None, locale: str) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime) and value.tzinfo is not None:
         value = value.astimezone(LOCAL_TZ)  # the day as it was in the county
     if locale.startswith("zh"):
         return f"{value.year}年{value.month}月{value.day}日"
-    return format_date(value, "yyyy-MM-dd")
+    return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
 
 
-def datetime_text(value: datetime | None, locale: str, format_datetime) -> str:
+def datetime_text(value: datetime | None, locale: str) -> str:
     """Local (Asia/Shanghai) time, as written in a ledger."""
     if value is None:
         return ""
+    local = _local(value)
     if locale.startswith("zh"):
-        return format_datetime(value, "yyyy年M月d日 HH:mm")
-    return format_datetime(value, "yyyy-MM-dd HH:mm")
+        return f"{local.year}年{local.month}月{local.day}日 {local.hour:02d}:{local.minute:02d}"
+    return f"{local.year:04d}-{local.month:02d}-{local.day:02d} {local.hour:02d}:{local.minute:02d}"
 
 
 def money_text(value, locale: str = "zh_CN") -> str:

@@ -29,7 +29,6 @@ from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 from flask import Flask, current_app, has_request_context, render_template
-from flask_babel import format_date, format_datetime
 from weasyprint import CSS, HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -127,9 +126,9 @@ def render_html(template_name: str, /, **context) -> str:
     # PDFs are Chinese papers whatever the reader's UI language, so they format money
     # and dates the Chinese way instead of through the locale-dependent filters.
     context.setdefault("yuan", lambda value: formatting.money_text(value, "zh_CN"))
-    context.setdefault("zh_date", lambda value: formatting.date_text(value, "zh_CN", format_date))
+    context.setdefault("zh_date", lambda value: formatting.date_text(value, "zh_CN"))
     context.setdefault(
-        "zh_datetime", lambda value: formatting.datetime_text(value, "zh_CN", format_datetime))
+        "zh_datetime", lambda value: formatting.datetime_text(value, "zh_CN"))
     if has_request_context():
         return render_template(template_name, **context)
     with current_app.test_request_context():

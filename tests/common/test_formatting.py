@@ -21,15 +21,28 @@ def test_money_in_english():
     assert formatting.money_text(Decimal("5"), "en") == "CNY 5.00"
 
 
-def test_dates_as_a_county_office_writes_them(app):
+def test_dates_as_a_county_office_writes_them():
+    assert formatting.date_text(date(2026, 3, 5), "zh_CN") == "2026年3月5日"
+    assert formatting.date_text(date(2026, 3, 5), "en") == "2026-03-05"
+    # 16:30 UTC is half past midnight the next day in Asia/Shanghai
+    moment = datetime(2026, 3, 5, 16, 30, tzinfo=UTC)
+    assert formatting.datetime_text(moment, "zh_CN") == "2026年3月6日 00:30"
+    assert formatting.datetime_text(moment, "en") == "2026-03-06 00:30"
+    # a naive time is UTC, as the database keeps it
+    assert formatting.datetime_text(datetime(2026, 12, 31, 16, 5), "zh_CN") == "2027年1月1日 00:05"
+    assert formatting.date_text(datetime(2026, 12, 31, 16, 5, tzinfo=UTC), "zh_CN") == "2027年1月1日"
+
+
+def test_our_dates_match_babels(app):
+    """The digits-only patterns written by hand give what Babel's patterns gave."""
     from flask_babel import format_date, format_datetime
 
     with app.test_request_context():
-        assert formatting.date_text(date(2026, 3, 5), "zh_CN", format_date) == "2026年3月5日"
-        assert formatting.date_text(date(2026, 3, 5), "en", format_date) == "2026-03-05"
-        # 16:30 UTC is half past midnight the next day in Asia/Shanghai
-        moment = datetime(2026, 3, 5, 16, 30, tzinfo=UTC)
-        assert formatting.datetime_text(moment, "zh_CN", format_datetime) == "2026年3月6日 00:30"
+        for moment in (datetime(2026, 3, 5, 16, 30, tzinfo=UTC), datetime(2026, 1, 9, 1, 2, tzinfo=UTC),
+                       datetime(2026, 10, 31, 15, 59)):
+            assert formatting.datetime_text(moment, "zh_CN") == format_datetime(moment, "yyyy年M月d日 HH:mm")
+            assert formatting.datetime_text(moment, "en") == format_datetime(moment, "yyyy-MM-dd HH:mm")
+            assert formatting.date_text(moment.date(), "en") == format_date(moment.date(), "yyyy-MM-dd")
 
 
 @pytest.mark.parametrize("value,masked", [
