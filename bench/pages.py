@@ -153,7 +153,7 @@ def profile(db: str, records: int, python: str | None = None, figures_seconds: f
     from reliefsvc.extensions import db as database
 
     app = create_app()
-    # The home pages' figures are kept a minute (dashboards/cache.py): profiled without it
+    # The home pages' figures are kept a minute (common/pagecache.py): profiled without it
     # (the work of a miss); the cost of a hit is printed after each home page.
     app.config["PAGE_FIGURES_SECONDS"] = figures_seconds
     seen: list[tuple[float, str, object]] = []

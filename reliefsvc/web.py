@@ -19,7 +19,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from reliefsvc.common import formatting
+from reliefsvc.common import formatting, pagecache
 from reliefsvc.db import sqlite_begin_mode
 from reliefsvc.extensions import db
 from reliefsvc.notifications import service as notifications
@@ -161,6 +161,7 @@ def init_app(app: Flask) -> None:
     from reliefsvc import cli
 
     cli.register(app)
+    pagecache.init_app(app)
 
     app.jinja_env.filters["cn_date"] = lambda d: formatting.date_text(d, current_locale())
     app.jinja_env.filters["cn_datetime"] = lambda d: formatting.datetime_text(d, current_locale())

@@ -14,23 +14,20 @@ import calendar
 from collections.abc import Callable
 from datetime import datetime
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
     current_app,
-    has_request_context,
     render_template,
-    request,
-    session,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
+from reliefsvc.common import pagecache as cache
 from reliefsvc.common.formatting import LOCAL_TZ, now_local
-from reliefsvc.dashboards import cache, service
+from reliefsvc.dashboards import service
 from reliefsvc.extensions import db
 from reliefsvc.reports import charts
 from reliefsvc.security.access import restrict_access
@@ -123,7 +120,7 @@ def dashboard(user) -> dict | None:
 def home_figures(user, work: Callable[[], list], regions: Callable[[], dict]) -> dict:
     """The home page's figures for ``user``: the workbench numbers (``work()``), the region
     counts (``regions()``) and the role's dashboard, rendered — kept for a minute per scope
-    (:mod:`reliefsvc.dashboards.cache`). ``dash`` is the context the home page includes."""
+    (:mod:`reliefsvc.common.pagecache`). ``dash`` is the context the home page includes."""
 
     def compute() -> dict:
         context = dashboard(user)
@@ -140,21 +137,6 @@ def home_figures(user, work: Callable[[], list], regions: Callable[[], dict]) ->
         dash = {"kind": value["kind"], "html": value["html"], "template": "dashboards/_cached.html",
                 "as_of": datetime.fromtimestamp(computed_at, LOCAL_TZ) if computed_at else None}
     return {"work": value["work"], "region_counts": value["region_counts"], "dash": dash}
-
-
-@bp.before_app_request
-def _figures_clock():
-    cache.request_started()
-
-
-@sa.event.listens_for(db.session, "after_commit")
-def _own_change(_session) -> None:
-    # A write request of the signed-in user committed: their next home page computes its
-    # figures again. Signed in = Flask-Login's user id in the session (no attribute of the
-    # user is read: the transaction is over, a read would query); nothing is marked for an
-    # anonymous request or after a logout (which empties the session).
-    if has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS") and "_user_id" in session:
-        cache.mark_own_change()
 
 
 def township_chart(rows) -> dict:

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
+from reliefsvc.common import pagecache as cache
 from reliefsvc.common.formatting import LOCAL_TZ
-from reliefsvc.dashboards import cache
 from reliefsvc.security.models import Role
 
 #: the workbench's "records awaiting review" figure

@@ -1,11 +1,13 @@
-"""A short cache of the home page's figures (issue 16), per scope, never across scopes.
+"""A short cache of the pages' figures (issue 16), per scope, never across scopes.
 
 The officer's and the provider manager's home pages sum counters over a whole province
-(about thirty statements and the province's thousand contracts at a million records). The
-figures change through the day, but nobody decides anything on a number that is a minute
-old, so each web process keeps the figures it computed for at most
+(about thirty statements and the province's thousand contracts at a million records); a
+contract page's panels read the contract's assessments, spot checks, payments, flags and
+alert checks. The figures change through the day, but nobody decides anything on a number
+that is a minute old, so each web process keeps the figures it computed for at most
 ``PAGE_FIGURES_SECONDS`` (60 s, never more) and shows when they were computed
-("数据更新于 HH:MM").
+("数据更新于 HH:MM"). Forms, buttons and anything the user acts on are never kept: only
+the read-only figures beside them.
 
 What may share an entry — the scope — is exactly what the figures are computed from:
 
@@ -35,9 +37,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, g, request, session
+import sqlalchemy as sa
+from flask import current_app, g, has_request_context, request, session
 from flask_babel import get_locale
 
+from reliefsvc.extensions import db
 from reliefsvc.security.models import Role
 
 #: The longest the figures may be kept (the bureau's decision: docs/dashboards-and-ledgers.md).
@@ -133,13 +137,14 @@ def mark_own_change() -> None:
     session[MARK] = time.time()
 
 
-def cached(user, name: str, compute: Callable[[], Any]) -> tuple[Any, float | None]:
-    """(value, time it was computed or None when not cached) of ``compute()`` for the user's scope."""
+def cached(user, name: str, compute: Callable[[], Any], *key_parts) -> tuple[Any, float | None]:
+    """(value, time it was computed or None when not cached) of ``compute()`` for the user's
+    scope; ``key_parts`` say which of the page's objects the figures are of (a contract's id)."""
     ttl = seconds()
     scope = scope_of(user)
     if not ttl or scope is None:
         return compute(), None
-    key = (name, *scope, str(get_locale()), request.script_root)
+    key = (name, *key_parts, *scope, str(get_locale()), request.script_root)
     store = of_app()
     after = float(session.get(MARK, 0.0))
 
@@ -158,3 +163,17 @@ def cached(user, name: str, compute: Callable[[], Any]) -> tuple[Any, float | No
         done = time.time()
         store.put(key, Entry(value, started - SLACK, done))
     return value, done
+
+
+def init_app(app) -> None:
+    app.before_request(request_started)
+
+
+@sa.event.listens_for(db.session, "after_commit")
+def _own_change(_session) -> None:
+    # A write request of the signed-in user committed: their next page computes its figures
+    # again. Signed in = Flask-Login's user id in the session (no attribute of the user is
+    # read: the transaction is over, a read would query); nothing is marked for an anonymous
+    # request or after a logout (which empties the session).
+    if has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS") and "_user_id" in session:
+        mark_own_change()
