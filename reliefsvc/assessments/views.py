@@ -429,7 +429,7 @@ def _home_panel(user):
     return {"items": items, "title": title} if items else None
 
 
-panels.register("contract", "assessments", "assessments/_contract_panel.html", _contract_panel, order=50)
+panels.register("contract", "assessments", "assessments/_contract_panel.html", _contract_panel, order=50, kept=True)
 panels.register("provider", "assessments", "assessments/_provider_panel.html", _provider_panel, order=50)
 # issue 13: the dashboards show assessments to score (evaluator), to sign (officer: due this week)
 # and to comment on (provider manager) in a fixed number of queries; this list left the home page.

@@ -686,3 +686,11 @@ def _upsert_many(model, keys: tuple[str, ...], deltas: tuple[str, ...], rows: li
 def count_refuted(contract_id: int, service_type_code: str, month: str, sign: int = 1) -> None:
     _upsert(MonthCounter, {"contract_id": contract_id, "service_type_code": service_type_code, "month": month},
             {"refuted": sign})
+
+
+def with_targets(contract: Contract) -> Contract:
+    """The contract with its performance targets, their entered values and who entered them
+    (the contract page's live table) in three statements, not one per target."""
+    return db.session.scalars(sa.select(Contract).where(Contract.id == contract.id).options(
+        sa.orm.selectinload(Contract.targets).selectinload(PerformanceTarget.values)
+        .joinedload(TargetValue.entered_by))).one()

@@ -135,4 +135,4 @@ def _contract_panel(contract, user):
 
 
 panels.register("record", "integrity", "integrity/_record_panel.html", _record_panel, order=10)
-panels.register("contract", "integrity", "integrity/_contract_panel.html", _contract_panel, order=30)
+panels.register("contract", "integrity", "integrity/_contract_panel.html", _contract_panel, order=30, kept=True)

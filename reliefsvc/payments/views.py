@@ -500,7 +500,7 @@ def _home_panel(user):
     return {"waiting": waiting} if waiting else None
 
 
-panels.register("contract", "payments", "payments/_contract_panel.html", _contract_panel, order=70)
+panels.register("contract", "payments", "payments/_contract_panel.html", _contract_panel, order=70, kept=True)
 # issue 13: the officer's dashboard shows the payments waiting for approval (and instalments due),
 # in a fixed number of queries; this list (a query per entry) left the home page.
 # panels.register("home", "payments", "payments/_home_panel.html", _home_panel, order=70)

@@ -140,7 +140,7 @@ def _home_panel(user):
     return {"notices": notices, "today": today_local()}
 
 
-panels.register("contract", "rectifications", "rectifications/_contract_panel.html", _contract_panel, order=55)
+panels.register("contract", "rectifications", "rectifications/_contract_panel.html", _contract_panel, order=55, kept=True)
 # issue 13: the dashboards show open notices and their deadlines (officer: due this week; provider
 # manager: open and overdue) in a fixed number of queries; this list left the home page.
 # panels.register("home", "rectifications", "rectifications/_home_panel.html", _home_panel, order=55)

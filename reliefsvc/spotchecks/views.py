@@ -328,6 +328,6 @@ def _home_panel(user):
     return None
 
 
-panels.register("contract", "spotchecks", "spotchecks/_contract_panel.html", _contract_panel, order=60)
+panels.register("contract", "spotchecks", "spotchecks/_contract_panel.html", _contract_panel, order=60, kept=True)
 panels.register("record", "spotchecks", "spotchecks/_record_panel.html", _record_panel, order=60)
 panels.register("home", "spotchecks", "spotchecks/_home_panel.html", _home_panel, order=60)
