@@ -24,16 +24,17 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_sqlalchemy.pagination import Pagination
 from markupsafe import Markup, escape
 from wtforms.fields.choices import SelectChoice
 
 from reliefsvc import audit
 from reliefsvc.cases.models import Case
-from reliefsvc.common import exportgate, panels
+from reliefsvc.common import exportgate, pagecache, panels
 from reliefsvc.common.formatting import LOCAL_TZ, now_local
 from reliefsvc.contracts import service as contracts
 from reliefsvc.contracts.models import Contract, ContractStatus, ServiceType
-from reliefsvc.evidence import events, get_storage, ledger, photos, service
+from reliefsvc.evidence import events, get_storage, ledger, listing, photos, service
 from reliefsvc.evidence.content import ContentError
 from reliefsvc.evidence.forms import LedgerForm, RecordForm, ReviewForm
 from reliefsvc.evidence.models import Photo, RecordPhoto, RecordSource, RecordStatus, ServiceRecord
@@ -43,7 +44,7 @@ from reliefsvc.providers.models import Provider, Staff
 from reliefsvc.regions.models import Level, Region
 from reliefsvc.security.access import restrict_access, url_object
 from reliefsvc.security.models import BUREAU_ROLES, Role
-from reliefsvc.web import flash_import, in_locale
+from reliefsvc.web import current_locale, flash_import, in_locale
 
 bp = Blueprint("records", __name__, url_prefix="/records")
 
@@ -140,46 +141,68 @@ def index():
             del filters["village_id"]
         elif parent:
             filters["township_id"] = parent
-    # What each row shows is loaded with the page (a page of 50 in a handful of queries,
-    # not one per row); the filter lists read only the columns they show.
     matching = service.records_for(current_user, **filters)
-    query = matching.options(
-        sa.orm.selectinload(ServiceRecord.photos), sa.orm.joinedload(ServiceRecord.service_type),
-        sa.orm.joinedload(ServiceRecord.worker), sa.orm.joinedload(ServiceRecord.contract),
-        sa.orm.joinedload(ServiceRecord.case).joinedload(Case.village))
-    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False, count=False)
-    # issue 16: counted up to COUNT_AT_MOST + 1 only (a province's 87 000 accepted visits are
-    # not read page by page; counting them all cost more than the page), "more than" beyond.
-    page.total = db.session.scalar(sa.select(sa.func.count()).select_from(
-        matching.order_by(None).with_only_columns(ServiceRecord.id).limit(COUNT_AT_MOST + 1).subquery()))
+    page = RowPage(matching=matching, per_page=current_app.config["PAGE_SIZE"], error_out=False)
     more = page.total > COUNT_AT_MOST
     if more:
         page.total = COUNT_AT_MOST
-    # The words every row repeats, translated once for the page rather than once a row.
-    row_text = {"status": {s.value: str(s.label) for s in RecordStatus},
-                "risk_title": _("Risk score from the integrity flags"), "risk": _("Risk %(n)s"),
-                "minutes": _("%(n)d min"), "photos": _("%(n)d photos")}
     return render_template("records/index.html", page=page, args=args, types=contracts.service_types(),
                            statuses=RecordStatus, flag_codes=CODE_LABELS, choices=_filter_choices(filters),
-                           row_text=row_text, more=more)
+                           rows=listing.record_rows(page.items, current_locale()), more=more)
 
 
-def _searched(shown: sa.Select, key, sort, search, text: str | None, chosen: int | None) -> tuple[list, bool]:
-    """(rows, searching) for a filter drop-down: every row ``shown`` if there are at most
-    LIST_AT_MOST (in the order ``sort`` puts them); else those matching the search ``text``
-    (at most MATCHES_SHOWN) and the one ``chosen``. The number of queries depends on the
-    filters, not on the data.
+class RowPage(Pagination):
+    """A page of the record list: the page's ids through the filters, then what its rows show
+    as plain columns in one statement (issue 16: 50 ORM records with five relations each
+    cost more than the rest of the page); the matches counted up to COUNT_AT_MOST + 1 only
+    (a province's 87 000 accepted visits are not counted on every page). Flask-SQLAlchemy's
+    Pagination, with the two queries its subclasses provide, so that ``pager`` works as for
+    any other list."""
 
-    Whether there are more is asked without the order (a province's 6 000 workers sorted
-    by name only to learn that there are more than 200); a short list is sorted here.
-    """
+    def _query_items(self) -> list:
+        matching: sa.Select = self._query_args["matching"]
+        ids = db.session.scalars(matching.with_only_columns(ServiceRecord.id)
+                                 .limit(self.per_page).offset(self._query_offset)).all()
+        if not ids:
+            return []
+        photos = (sa.select(sa.func.count()).where(RecordPhoto.record_id == ServiceRecord.id)
+                  .correlate(ServiceRecord).scalar_subquery())
+        village = sa.orm.aliased(Region)
+        rows = db.session.execute(
+            sa.select(ServiceRecord.id, ServiceRecord.record_ref, ServiceRecord.status, ServiceRecord.review_reason,
+                      ServiceRecord.risk_score, ServiceRecord.started_at, ServiceRecord.minutes,
+                      ServiceType.name_zh.label("type_name"), Case.head_name, village.name.label("village_name"),
+                      Staff.name.label("worker_name"), Contract.contract_no, photos.label("photo_count"))
+            .join(ServiceType, ServiceType.code == ServiceRecord.service_type_code)
+            .join(Staff, Staff.id == ServiceRecord.worker_id)
+            .join(Contract, Contract.id == ServiceRecord.contract_id)
+            .outerjoin(Case, Case.id == ServiceRecord.case_id)
+            .outerjoin(village, village.id == Case.village_id)
+            .where(ServiceRecord.id.in_(ids))).all()
+        order = {record_id: i for i, record_id in enumerate(ids)}
+        return sorted(rows, key=lambda r: order[r.id])
+
+    def _query_count(self) -> int:
+        matching: sa.Select = self._query_args["matching"]
+        return db.session.scalar(sa.select(sa.func.count()).select_from(
+            matching.order_by(None).with_only_columns(ServiceRecord.id).limit(COUNT_AT_MOST + 1).subquery()))
+
+
+def _listed(shown: sa.Select, sort) -> list | None:
+    """Every row ``shown`` (in the order ``sort`` puts them) if there are at most LIST_AT_MOST,
+    else None: the filter is then a search. Asked without the order (a province's 6 000
+    workers sorted by name only to learn that there are more than 200); a short list is
+    sorted here."""
     rows = db.session.execute(shown.order_by(None).limit(LIST_AT_MOST + 1)).all()
-    if len(rows) <= LIST_AT_MOST:
-        return sort(rows), False
+    return sort(rows) if len(rows) <= LIST_AT_MOST else None
+
+
+def _matches(shown: sa.Select, key, search, text: str | None, chosen: int | None) -> list:
+    """The rows ``shown`` matching the search ``text`` (at most MATCHES_SHOWN) and the one ``chosen``."""
     rows = db.session.execute(shown.where(key.in_(search(text))).limit(MATCHES_SHOWN)).all() if text else []
     if chosen and all(r.id != chosen for r in rows):
         rows = db.session.execute(shown.where(key == chosen)).all() + rows
-    return rows, True
+    return rows
 
 
 def _newest_contract_first(rows: list) -> list:
@@ -190,6 +213,39 @@ def _by_name(rows: list) -> list:
     return sorted(rows, key=lambda w: (w.name, w.id))
 
 
+def _filter_rows() -> tuple[sa.Select, sa.Select]:
+    """The contracts and the workers the signed-in user may filter by, as queries."""
+    own = current_user.role.is_provider
+    contract_rows = (sa.select(Contract.id, Contract.contract_no, Contract.starts_on).join(Provider)
+                     .order_by(Contract.starts_on.desc(), Contract.contract_no))
+    if own:
+        contract_rows = contract_rows.where(Provider.organisation_id == current_user.organisation_id)
+    employers = sa.select(Provider.id).where(Provider.organisation_id == current_user.organisation_id) if own \
+        else sa.select(Contract.provider_id)
+    worker_rows = (sa.select(Staff.id, Staff.name, Provider.name.label("provider_name"))
+                   .join(Provider, Provider.id == Staff.provider_id)
+                   .where(Staff.provider_id.in_(employers)).order_by(Staff.name, Staff.id))
+    return contract_rows, worker_rows
+
+
+def _filter_lists() -> dict:
+    """What the filters offer before any search — the contracts and the workers (None where
+    there are too many to list) and the townships — kept a minute per scope
+    (:mod:`reliefsvc.common.pagecache`: the officers' one entry, each provider organisation
+    its own): a province's 1 000 townships and the two "more than 200?" reads were a third
+    of the list's work (issue 16)."""
+
+    def compute() -> dict:
+        contract_rows, worker_rows = _filter_rows()
+        return {"contracts": _listed(contract_rows, _newest_contract_first),
+                "workers": _listed(worker_rows, _by_name),
+                "townships": _OptionList(db.session.execute(
+                    sa.select(Region.id, Region.name).where(Region.level == Level.TOWNSHIP).order_by(Region.code)
+                ).all(), lambda t: t.name)}
+
+    return pagecache.cached(current_user, "record-filters", compute)[0]
+
+
 def _filter_choices(filters: dict) -> dict:
     """The choices of the record list's filters, as few as a person reads.
 
@@ -197,29 +253,23 @@ def _filter_choices(filters: dict) -> dict:
     field (``contract``, ``worker``) and a drop-down of its matches. Villages: choose the
     township (``township_id``), then the village among that township's (``village_id``;
     a village chosen by a link brings its township). The choices are ``<option>``s joined
-    here in one pass (a template loop over thousands of them took seconds).
+    here in one pass (a template loop over thousands of them took seconds). The number of
+    queries depends on the filters, not on the data.
     """
-    own = current_user.role.is_provider
-    contract_rows = (sa.select(Contract.id, Contract.contract_no, Contract.starts_on).join(Provider)
-                     .order_by(Contract.starts_on.desc(), Contract.contract_no))
-    if own:
-        contract_rows = contract_rows.where(Provider.organisation_id == current_user.organisation_id)
-    contract_list, contract_search = _searched(contract_rows, Contract.id, _newest_contract_first,
-                                               service.contracts_matching, filters.get("contract_q"),
-                                               filters.get("contract_id"))
-    employers = sa.select(Provider.id).where(Provider.organisation_id == current_user.organisation_id) if own \
-        else sa.select(Contract.provider_id)
-    worker_rows = (sa.select(Staff.id, Staff.name, Provider.name.label("provider_name"))
-                   .join(Provider, Provider.id == Staff.provider_id)
-                   .where(Staff.provider_id.in_(employers)).order_by(Staff.name, Staff.id))
-    worker_list, worker_search = _searched(worker_rows, Staff.id, _by_name, service.workers_matching,
-                                           filters.get("worker_q"), filters.get("worker_id"))
-
+    lists = _filter_lists()
+    contract_rows, worker_rows = _filter_rows()
+    contract_list, contract_search = lists["contracts"], lists["contracts"] is None
+    if contract_search:
+        contract_list = _matches(contract_rows, Contract.id, service.contracts_matching, filters.get("contract_q"),
+                                 filters.get("contract_id"))
+    worker_list, worker_search = lists["workers"], lists["workers"] is None
+    if worker_search:
+        worker_list = _matches(worker_rows, Staff.id, service.workers_matching, filters.get("worker_q"),
+                               filters.get("worker_id"))
     township_id = filters.get("township_id")
-    townships = db.session.execute(sa.select(Region.id, Region.name).where(Region.level == Level.TOWNSHIP)
-                                   .order_by(Region.code)).all()
-    if len(townships) == 1:
-        township_id = townships[0].id
+    townships = lists["townships"]
+    if len(townships.rows) == 1:
+        township_id = townships.rows[0].id
     villages = db.session.execute(sa.select(Region.id, Region.name).where(
         Region.level == Level.VILLAGE, Region.parent_id == township_id).order_by(Region.code)).all() \
         if township_id else []
@@ -230,9 +280,24 @@ def _filter_choices(filters: dict) -> dict:
         "workers": _options(worker_list, filters.get("worker_id"),
                             (lambda w: f"{w.name} · {w.provider_name}") if worker_search else (lambda w: w.name)),
         "township_id": township_id,
-        "townships": _options(townships, township_id, lambda t: t.name),
+        "townships": townships.html(township_id),
         "villages": _options(villages, filters.get("village_id"), lambda v: v.name),
     }
+
+
+class _OptionList:
+    """Rows and their ``<option>``s rendered once (a province's 1 000 townships were 9 ms of
+    every list); :meth:`html` marks the one chosen."""
+
+    def __init__(self, rows: list, label) -> None:
+        self.rows = rows
+        self._html = str(_options(rows, None, label))
+
+    def html(self, selected) -> Markup:
+        text = self._html
+        if selected is not None:
+            text = text.replace(f'<option value="{selected}">', f'<option value="{selected}" selected>', 1)
+        return Markup(text)  # noqa: S704 — rendered by _options: ids are integers, labels escaped
 
 
 def _options(rows, selected, label) -> Markup:
