@@ -19,6 +19,19 @@ def local(text: str) -> datetime:
 
 
 @pytest.fixture
+def kept(app):
+    """The pages' kept figures on (tests run without them unless they ask), empty before and after."""
+    from reliefsvc.common import pagecache
+
+    before = app.config.get("PAGE_FIGURES_SECONDS")
+    app.config["PAGE_FIGURES_SECONDS"] = 60
+    pagecache.of_app(app).clear()
+    yield pagecache.of_app(app)
+    pagecache.of_app(app).clear()
+    app.config["PAGE_FIGURES_SECONDS"] = before
+
+
+@pytest.fixture
 def county(db, create_contract, create_case, create_user, villages):
     """``county(n_contracts=2, records_each=3)`` → dict of what was made."""
     from reliefsvc.assessments.models import Assessment, AssessmentStatus, Standard

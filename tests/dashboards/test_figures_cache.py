@@ -18,17 +18,6 @@ AWAITING = re.compile(r'href="/records/\?status=submitted">\s*<div class="card-b
                       r'<div class="display-6[^"]*">(\d+)<')
 
 
-@pytest.fixture
-def kept(app):
-    """The cache on (tests run without it unless they ask), empty before and after."""
-    before = app.config.get("PAGE_FIGURES_SECONDS")
-    app.config["PAGE_FIGURES_SECONDS"] = 60
-    cache.of_app(app).clear()
-    yield cache.of_app(app)
-    cache.of_app(app).clear()
-    app.config["PAGE_FIGURES_SECONDS"] = before
-
-
 def awaiting(client) -> int:
     page = client.get("/")
     assert page.status_code == 200
