@@ -643,6 +643,14 @@ def discovery_query(user: User, status: str = "") -> sa.Select:
         selectinload(Case.village), selectinload(Case.discovered_by_provider), selectinload(Case.category_rows))
 
 
+def with_page_relations(case: Case) -> Case:
+    """The household with what its page shows of it — village and township, categories,
+    members, alerts and who cleared them — loaded in four statements, not one per relation."""
+    return db.session.scalars(sa.select(Case).where(Case.id == case.id).options(
+        sa.orm.joinedload(Case.village).joinedload(Region.parent), selectinload(Case.category_rows),
+        selectinload(Case.members), selectinload(Case.alerts).joinedload(Alert.cleared_by))).one()
+
+
 def townships() -> list[Region]:
     return db.session.scalars(sa.select(Region).where(Region.level == Level.TOWNSHIP).order_by(Region.code)).all()
 

@@ -138,6 +138,7 @@ def import_file():
 @bp.route("/<int:case_id>")
 @restrict_access()
 def show(case):
+    case = service.with_page_relations(case)
     is_officer = current_user.role is Role.OFFICER
     timeline_hook = current_app.extensions.get("case_timeline")
     return render_template(
