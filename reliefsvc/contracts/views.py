@@ -21,7 +21,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from wtforms.fields.choices import SelectChoice
 
-from reliefsvc.common import pagecache, panels
+from reliefsvc.common import formcache, pagecache, panels
 from reliefsvc.common.formatting import LOCAL_TZ
 from reliefsvc.common.forms import ImportForm
 from reliefsvc.contracts import progress, rules, service
@@ -187,24 +187,40 @@ def show(contract):
     today = service.today()
     figures, computed_at = pagecache.cached(current_user, "contract", lambda: _figures(contract, today), contract.id)
     officer = current_user.role is Role.OFFICER
-    # Only the forms the page shows are built (the obligation form asks for the service types).
-    obligation_form = None
-    if officer and contract.status is ContractStatus.DRAFT:
-        obligation_form = ObligationForm()
-        obligation_form.service_type.choices = [SelectChoice(t.code, t.name_zh) for t in service.service_types(True)]
-    changeable = officer and contract.status in (ContractStatus.DRAFT, ContractStatus.ACTIVE, ContractStatus.SUSPENDED)
     can_enter_values = current_user.role in (Role.OFFICER, Role.EVALUATOR)
     return render_template(
         "contracts/show.html", contract=contract, figures=figures,
         as_of=datetime.fromtimestamp(computed_at, LOCAL_TZ) if computed_at else None,
         indicators=rules.INDICATORS, shares=rules.SHARE_INDICATORS, meets=progress.meets, officer=officer,
-        can_enter_values=can_enter_values, obligation_form=obligation_form,
-        target_form=TargetForm(prefix="target") if changeable else None,
-        value_form=TargetValueForm() if can_enter_values else None,
-        status_form=_status_form(contract) if changeable else None,
-        document_form=DocumentForm() if officer else None, today=today,
+        can_enter_values=can_enter_values, value_form=TargetValueForm() if can_enter_values else None,
+        forms=_blank_forms(contract) if officer else {}, today=today,
         panels=panels.render("contract", contract, current_user, keep=("contract", contract.id)),
     )
+
+
+def _blank_forms(contract) -> dict[str, Markup]:
+    """The officer's forms on the contract page, as the contract's status allows them, each
+    rendered once per process, contract, status and language (``common.formcache``)."""
+    key = (contract.id, contract.status.value)
+    changeable = contract.status in (ContractStatus.DRAFT, ContractStatus.ACTIVE, ContractStatus.SUSPENDED)
+    forms = {"document": formcache.blank("contracts/_document_form.html", key,
+                                         lambda: {"contract": contract, "document_form": DocumentForm()})}
+    if changeable:
+        forms["status"] = formcache.blank("contracts/_status_form.html", key,
+                                          lambda: {"contract": contract, "status_form": _status_form(contract)})
+        forms["target"] = formcache.blank("contracts/_target_form.html", key,
+                                          lambda: {"contract": contract, "target_form": TargetForm(prefix="target")})
+    if contract.status is ContractStatus.DRAFT:
+        # the catalogue's service types are part of this form's key: a type added shows at once
+        types = tuple((t.code, t.name_zh) for t in service.service_types(True))
+
+        def obligation() -> dict:
+            form = ObligationForm()
+            form.service_type.choices = [SelectChoice(code, name) for code, name in types]
+            return {"contract": contract, "obligation_form": form}
+
+        forms["obligation"] = formcache.blank("contracts/_obligation_form.html", (*key, types), obligation)
+    return forms
 
 
 def _figures(contract, today) -> dict:
