@@ -143,7 +143,7 @@ def show(case):
     timeline_hook = current_app.extensions.get("case_timeline")
     return render_template(
         "cases/show.html", case=case, now=utcnow(), is_officer=is_officer,
-        timeline=timeline_hook(case, current_user) if timeline_hook else [],
+        timeline=timeline_hook(case, current_user) if timeline_hook else "",
         waiting=case.discovery_status is DiscoveryStatus.PENDING, discovered=case.origin is Origin.DISCOVERED,
         review_form=ReviewForm(), reveal_form=RevealForm(), clear_form=AlertClearForm())
 

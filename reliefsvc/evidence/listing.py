@@ -1,4 +1,4 @@
-"""The record list's rows, written in Python (issue 16).
+"""The record list's rows and a household's services received, written in Python (issue 16).
 
 Fifty rows through the template cost more than the rest of the page together — a dozen
 expressions, escapes and filter calls a row, each through Jinja's runtime, and a ``url_for``
@@ -11,16 +11,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flask import url_for
+from flask import current_app, url_for
 from flask_babel import gettext as _
+from jinja2.filters import do_truncate
 from markupsafe import Markup, escape
 
 from reliefsvc.common.formatting import datetime_text, plain_number
 from reliefsvc.evidence.models import RecordStatus
 
 STATUS_STYLE = {RecordStatus.SUBMITTED: "secondary", RecordStatus.ACCEPTED: "success", RecordStatus.REJECTED: "danger"}
-#: Stands for the record id in the one link built (no record has it: ids are positive).
-_ID = 0
+#: Stands for the ids in the one link built of each kind (far beyond any row's id).
+_ID = 987654321987
+
+
+def _link(built: str, *ids: int) -> str:
+    """``built`` (a link made with _ID for each id, as ``/records/<_ID>/photos/<_ID>``) for ``ids``,
+    in their order."""
+    for value in ids:
+        built = built.replace(str(_ID), str(value), 1)
+    return built
 
 
 def _risk_style(score: float) -> str:
@@ -38,7 +47,6 @@ def record_rows(rows: Iterable, locale: str) -> Markup:
                                          _("%(n)d min"), _("%(n)d photos"))
     rejected = _("Rejected: %(why)s")
     link = url_for("records.show", record_id=_ID)
-    head, tail = link[:link.rindex(str(_ID))], link[link.rindex(str(_ID)) + len(str(_ID)):]
     out = []
     for r in rows:
         title = escape(r.type_name)
@@ -55,11 +63,44 @@ def record_rows(rows: Iterable, locale: str) -> Markup:
         reason = (f'\n    <div class="small text-danger">{escape(rejected % {"why": r.review_reason})}</div>'
                   if r.status is RecordStatus.REJECTED and r.review_reason else "")
         out.append(
-            f'  <a class="list-group-item list-group-item-action" href="{head}{r.id}{tail}">\n'
+            f'  <a class="list-group-item list-group-item-action" href="{_link(link, r.id)}">\n'
             f'    <div class="d-flex flex-wrap justify-content-between gap-2">\n'
             f'      <strong>{title}</strong>\n'
             f'      <span>{badges}<span class="badge text-bg-{STATUS_STYLE[r.status]}">{status[r.status]}</span></span>\n'
             f'    </div>\n'
             f'    <div class="small text-muted">{" · ".join(str(escape(f)) for f in facts)}</div>{reason}\n'
+            f'  </a>')
+    return Markup("\n".join(out))  # noqa: S704 — every value above is escaped, the rest is ours
+
+
+def timeline_rows(entries: Iterable, locale: str) -> Markup:
+    """The household page's services received (:class:`reliefsvc.evidence.service.TimelineEntry`),
+    as ``records/index.html``'s rows are written above: the markup ``cases/show.html`` had."""
+    entries = list(entries)
+    if not entries:
+        return Markup('<div class="list-group-item text-muted">%s</div>') % _(
+            "No services recorded for this household yet.")
+    env = current_app.jinja_env
+    status = {s: escape(s.label) for s in RecordStatus}
+    minutes = _("%(n)d min")
+    record_link, photo_link = url_for("records.show", record_id=_ID), url_for("records.photo", record_id=_ID,
+                                                                               photo_id=_ID)
+    out = []
+    for r in entries:
+        record = _link(record_link, r.id)
+        notes = (f'\n    <div class="small text-muted">{escape(do_truncate(env, r.notes, 80))}</div>'
+                 if r.notes else "")
+        photos = ""
+        if r.photo_ids:
+            photos = '\n    <div class="d-flex gap-1 mt-1">' + "".join(
+                f'<img src="{_link(photo_link, r.id, p)}" alt="" '
+                f'loading="lazy" style="height: 3rem">' for p in r.photo_ids) + "</div>"
+        out.append(
+            f'  <a class="list-group-item list-group-item-action" href="{record}">\n'
+            f'    <div class="d-flex flex-wrap justify-content-between gap-2">\n'
+            f'      <span><strong>{escape(r.type_name)}</strong> · {datetime_text(r.started_at, locale)} · '
+            f'{escape(minutes % {"n": r.minutes})}</span>\n'
+            f'      <span class="small">{escape(r.provider_name)} · {escape(r.worker_name)} · {status[r.status]}</span>\n'
+            f'    </div>{notes}{photos}\n'
             f'  </a>')
     return Markup("\n".join(out))  # noqa: S704 — every value above is escaped, the rest is ours

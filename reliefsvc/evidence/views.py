@@ -57,8 +57,9 @@ PROVIDER_PEOPLE = (Role.PROVIDER_MANAGER, Role.PROVIDER_WORKER)
 @bp.record_once
 def _register(state):
     # The household page shows every service the household received (a provider sees
-    # only its own organisation's records there).
-    state.app.extensions["case_timeline"] = service.timeline
+    # only its own organisation's records there), its rows written by evidence/listing.py.
+    state.app.extensions["case_timeline"] = lambda case, user: listing.timeline_rows(
+        service.timeline(case, user), current_locale())
 #: Who may see the original photo with its EXIF position (sensitive personal data).
 ORIGINAL_READERS = (Role.OFFICER, Role.EVALUATOR, Role.INSPECTOR)
 
