@@ -147,8 +147,7 @@ def index():
     more = page.total > COUNT_AT_MOST
     if more:
         page.total = COUNT_AT_MOST
-    return render_template("records/index.html", page=page, args=args, types=contracts.service_types(),
-                           statuses=RecordStatus, flag_codes=CODE_LABELS, choices=_filter_choices(filters),
+    return render_template("records/index.html", page=page, args=args, choices=_filter_choices(filters),
                            rows=listing.record_rows(page.items, current_locale()), more=more)
 
 
@@ -231,18 +230,22 @@ def _filter_rows() -> tuple[sa.Select, sa.Select]:
 
 def _filter_lists() -> dict:
     """What the filters offer before any search — the contracts and the workers (None where
-    there are too many to list) and the townships — kept a minute per scope
+    there are too many to list), the townships, the statuses, service types and flag codes
+    with their ``<option>``s in the reader's language — kept a minute per scope
     (:mod:`reliefsvc.common.pagecache`: the officers' one entry, each provider organisation
     its own): a province's 1 000 townships and the two "more than 200?" reads were a third
     of the list's work (issue 16)."""
 
     def compute() -> dict:
         contract_rows, worker_rows = _filter_rows()
+        townships = db.session.execute(
+            sa.select(Region.id, Region.name).where(Region.level == Level.TOWNSHIP).order_by(Region.code)).all()
         return {"contracts": _listed(contract_rows, _newest_contract_first),
                 "workers": _listed(worker_rows, _by_name),
-                "townships": _OptionList(db.session.execute(
-                    sa.select(Region.id, Region.name).where(Region.level == Level.TOWNSHIP).order_by(Region.code)
-                ).all(), lambda t: t.name)}
+                "townships": _OptionList([(t.id, t.name) for t in townships]),
+                "statuses": _OptionList([(s.value, s.label) for s in RecordStatus]),
+                "types": _OptionList([(t.code, t.name_zh) for t in contracts.service_types()]),
+                "flags": _OptionList(list(CODE_LABELS.items()))}
 
     return pagecache.cached(current_user, "record-filters", compute)[0]
 
@@ -258,19 +261,20 @@ def _filter_choices(filters: dict) -> dict:
     queries depends on the filters, not on the data.
     """
     lists = _filter_lists()
-    contract_rows, worker_rows = _filter_rows()
     contract_list, contract_search = lists["contracts"], lists["contracts"] is None
-    if contract_search:
-        contract_list = _matches(contract_rows, Contract.id, service.contracts_matching, filters.get("contract_q"),
-                                 filters.get("contract_id"))
     worker_list, worker_search = lists["workers"], lists["workers"] is None
-    if worker_search:
-        worker_list = _matches(worker_rows, Staff.id, service.workers_matching, filters.get("worker_q"),
-                               filters.get("worker_id"))
+    if contract_search or worker_search:
+        contract_rows, worker_rows = _filter_rows()
+        if contract_search:
+            contract_list = _matches(contract_rows, Contract.id, service.contracts_matching,
+                                     filters.get("contract_q"), filters.get("contract_id"))
+        if worker_search:
+            worker_list = _matches(worker_rows, Staff.id, service.workers_matching, filters.get("worker_q"),
+                                   filters.get("worker_id"))
     township_id = filters.get("township_id")
     townships = lists["townships"]
-    if len(townships.rows) == 1:
-        township_id = townships.rows[0].id
+    if len(townships.pairs) == 1:
+        township_id = townships.pairs[0][0]
     villages = db.session.execute(sa.select(Region.id, Region.name).where(
         Region.level == Level.VILLAGE, Region.parent_id == township_id).order_by(Region.code)).all() \
         if township_id else []
@@ -283,22 +287,26 @@ def _filter_choices(filters: dict) -> dict:
         "township_id": township_id,
         "townships": townships.html(township_id),
         "villages": _options(villages, filters.get("village_id"), lambda v: v.name),
+        "statuses": lists["statuses"].html(filters.get("status")),
+        "types": lists["types"].html(filters.get("service_type")),
+        "flags": lists["flags"].html(filters.get("flag")),
     }
 
 
 class _OptionList:
-    """Rows and their ``<option>``s rendered once (a province's 1 000 townships were 9 ms of
-    every list); :meth:`html` marks the one chosen."""
+    """(value, label) pairs and their ``<option>``s rendered once (a province's 1 000 townships
+    were 9 ms of every list); :meth:`html` marks the one chosen."""
 
-    def __init__(self, rows: list, label) -> None:
-        self.rows = rows
-        self._html = str(_options(rows, None, label))
+    def __init__(self, pairs: list[tuple]) -> None:
+        self.pairs = pairs
+        self._html = "".join(f'<option value="{escape(value)}">{escape(label)}</option>' for value, label in pairs)
 
     def html(self, selected) -> Markup:
         text = self._html
         if selected is not None:
-            text = text.replace(f'<option value="{selected}">', f'<option value="{selected}" selected>', 1)
-        return Markup(text)  # noqa: S704 — rendered by _options: ids are integers, labels escaped
+            chosen = f'<option value="{escape(selected)}">'
+            text = text.replace(chosen, chosen[:-1] + " selected>", 1)
+        return Markup(text)  # noqa: S704 — every value and label escaped above
 
 
 def _options(rows, selected, label) -> Markup:
