@@ -74,7 +74,8 @@ def measure(db: str, sizes: list[int], args) -> dict[int, dict[str, dict]]:
             extra = f"PAGE_FIGURES_SECONDS = {args.figures_seconds}\n" if args.figures_seconds is not None else ""
             server = stack.enter_context(Server(url, folder, workers=args.server_workers, threads=args.threads,
                                                 extra_config=extra))
-            paths[n] = pages(manifest)
+            paths[n] = [p for p in pages(manifest)
+                        if p[0] == "baseline" or not args.pages or any(w in p[0] for w in args.pages)]
             for who in ("officer", "manager"):
                 sessions[(n, who)] = []
                 for _ in range(args.clients):
@@ -235,6 +236,8 @@ def main() -> None:
                         help="PAGE_FIGURES_SECONDS of the servers (default: the application's, 60; 0: "
                              "the home pages' figures computed on every request); with --profile default 0")
     parser.add_argument("--python", metavar="PAGE", help="with --profile: cProfile of the pages whose name has PAGE")
+    parser.add_argument("--pages", nargs="*", metavar="WORD",
+                        help="only the pages whose name has one of these words (and the baseline)")
     args = parser.parse_args()
     province.DATA.mkdir(parents=True, exist_ok=True)
     if args.profile:
