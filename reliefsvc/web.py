@@ -14,6 +14,7 @@ from flask import (
     render_template,
     request,
     session,
+    url_for,
 )
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
@@ -55,27 +56,22 @@ def flash_import(report) -> None:
                 n=len(report.errors)), "danger")
 
 
-#: The catalogue of each (locale, domain) the templates asked for, by the objects Flask-Babel
-#: keeps in the request's context (it caches the catalogues for the process itself).
-_CATALOGUES: dict = {}
-
-
 def translations():
-    """The request's catalogue for the templates' ``_()``, found in two attribute reads where
+    """The request's catalogue for the templates' ``_()``, found in a few attribute reads where
     Flask-Babel's ``get_translations`` takes some thirty calls (a page's forty ``_()`` were a
-    fifth of a list's work, issue 16). It reads the locale Flask-Babel settled for the request
-    at each call, so ``force_locale`` (e-mails, papers in another language) is obeyed."""
+    fifth of a list's work, issue 16): Flask-Babel's answer is kept beside the locale it
+    settled for the request, and asked again whenever that locale object changes, so
+    ``force_locale`` (e-mails, papers in another language) is obeyed."""
     from flask_babel import get_translations
 
     ctx = g.get("_flask_babel")
     locale = getattr(ctx, "babel_locale", None)
     if locale is None:  # not settled yet in this request: Flask-Babel settles it
         return get_translations()
-    key = (locale, getattr(ctx, "babel_domain", None))
-    found = _CATALOGUES.get(key)
-    if found is None:
-        found = _CATALOGUES[key] = get_translations()
-    return found
+    kept = getattr(ctx, "reliefsvc_catalogue", None)
+    if kept is None or kept[0] is not locale:
+        kept = ctx.reliefsvc_catalogue = (locale, get_translations())
+    return kept[1]
 
 
 def current_locale() -> str:
@@ -191,6 +187,16 @@ def nav_html(menu: list[tuple[object | None, list[NavItem]]]) -> Markup:
     return Markup(html)  # noqa: S704 — our own template, escaped by its autoescape
 
 
+#: Stands for the page number in the one link a pager builds (no list has that many pages).
+PAGE_MARK = "987654321"
+
+
+def page_link(endpoint: str, args: dict) -> tuple[str, str]:
+    """(link, mark): the link to a page of the list ``endpoint`` with ``args``, the page number
+    written as ``mark`` — the pager puts each number in, rather than building ten links."""
+    return url_for(endpoint, **dict(args, page=PAGE_MARK)), PAGE_MARK
+
+
 def import_models() -> None:
     """Import every domain's models so that the metadata (and migrations) know them all."""
     from reliefsvc import domain_modules
@@ -219,6 +225,7 @@ def init_app(app: Flask) -> None:
         pgettext=lambda c, s: translations().upgettext(c, s),
         npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
     )
+    app.jinja_env.globals["page_link"] = page_link  # a global: imported macros see no context
     app.jinja_env.filters["cn_date"] = lambda d: formatting.date_text(d, current_locale())
     app.jinja_env.filters["cn_datetime"] = lambda d: formatting.datetime_text(d, current_locale())
     app.jinja_env.filters["money"] = lambda v: formatting.money_text(v, current_locale())
