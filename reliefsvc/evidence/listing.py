@@ -9,6 +9,7 @@ The markup is the one ``records/index.html`` had (the browser tests read it).
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable
 
 from flask import current_app, url_for
@@ -32,6 +33,11 @@ def _link(built: str, *ids: int) -> str:
     return built
 
 
+def _e(value) -> str:
+    """Escaped for HTML text and attributes, as a plain string (no Markup object a value)."""
+    return html.escape(str(value), quote=True)
+
+
 def _risk_style(score: float) -> str:
     return "danger" if score >= 60 else "warning" if score >= 30 else "light"
 
@@ -49,18 +55,18 @@ def record_rows(rows: Iterable, locale: str) -> Markup:
     link = url_for("records.show", record_id=_ID)
     out = []
     for r in rows:
-        title = escape(r.type_name)
+        title = _e(r.type_name)
         if r.head_name:
-            title += Markup(" · %s（%s）") % (r.head_name, r.village_name)
+            title += f" · {_e(r.head_name)}（{_e(r.village_name)}）"
         badges = ""
         if r.risk_score > 0:
             badges = (f'<span class="badge text-bg-{_risk_style(r.risk_score)} me-1" data-testid="risk" '
-                      f'title="{risk_title}">{escape(risk % {"n": plain_number(r.risk_score)})}</span>')
+                      f'title="{risk_title}">{_e(risk % {"n": plain_number(r.risk_score)})}</span>')
         facts = [datetime_text(r.started_at, locale), minutes % {"n": r.minutes}, r.worker_name, r.contract_no,
                  r.record_ref]
         if r.photo_count:
             facts.append(photos % {"n": r.photo_count})
-        reason = (f'\n    <div class="small text-danger">{escape(rejected % {"why": r.review_reason})}</div>'
+        reason = (f'\n    <div class="small text-danger">{_e(rejected % {"why": r.review_reason})}</div>'
                   if r.status is RecordStatus.REJECTED and r.review_reason else "")
         out.append(
             f'  <a class="list-group-item list-group-item-action" href="{_link(link, r.id)}">\n'
@@ -68,7 +74,7 @@ def record_rows(rows: Iterable, locale: str) -> Markup:
             f'      <strong>{title}</strong>\n'
             f'      <span>{badges}<span class="badge text-bg-{STATUS_STYLE[r.status]}">{status[r.status]}</span></span>\n'
             f'    </div>\n'
-            f'    <div class="small text-muted">{" · ".join(str(escape(f)) for f in facts)}</div>{reason}\n'
+            f'    <div class="small text-muted">{" · ".join(_e(f) for f in facts)}</div>{reason}\n'
             f'  </a>')
     return Markup("\n".join(out))  # noqa: S704 — every value above is escaped, the rest is ours
 
@@ -88,7 +94,7 @@ def timeline_rows(entries: Iterable, locale: str) -> Markup:
     out = []
     for r in entries:
         record = _link(record_link, r.id)
-        notes = (f'\n    <div class="small text-muted">{escape(do_truncate(env, r.notes, 80))}</div>'
+        notes = (f'\n    <div class="small text-muted">{_e(do_truncate(env, r.notes, 80))}</div>'
                  if r.notes else "")
         photos = ""
         if r.photo_ids:
@@ -98,9 +104,9 @@ def timeline_rows(entries: Iterable, locale: str) -> Markup:
         out.append(
             f'  <a class="list-group-item list-group-item-action" href="{record}">\n'
             f'    <div class="d-flex flex-wrap justify-content-between gap-2">\n'
-            f'      <span><strong>{escape(r.type_name)}</strong> · {datetime_text(r.started_at, locale)} · '
-            f'{escape(minutes % {"n": r.minutes})}</span>\n'
-            f'      <span class="small">{escape(r.provider_name)} · {escape(r.worker_name)} · {status[r.status]}</span>\n'
+            f'      <span><strong>{_e(r.type_name)}</strong> · {datetime_text(r.started_at, locale)} · '
+            f'{_e(minutes % {"n": r.minutes})}</span>\n'
+            f'      <span class="small">{_e(r.provider_name)} · {_e(r.worker_name)} · {status[r.status]}</span>\n'
             f'    </div>{notes}{photos}\n'
             f'  </a>')
     return Markup("\n".join(out))  # noqa: S704 — every value above is escaped, the rest is ours
