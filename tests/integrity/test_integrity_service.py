@@ -229,6 +229,78 @@ def test_a_photo_of_a_record_sent_back_is_no_one_s_partner_in_a_full_run(scene, 
     assert not {(c, r) for c, r in flags(db) if c == "PHOTO_REUSED" and r == first.id}
 
 
+def _same_columns(a, b) -> bool:
+    import numpy as np
+
+    return a is not None and b is not None and all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+def test_the_photo_columns_a_run_keeps_follow_new_rehashed_and_deleted_photos(scene, db, photo_bytes, monkeypatch):
+    from reliefsvc.evidence.models import Photo, RecordPhoto
+
+    path = service._kept_path()
+    path.unlink(missing_ok=True)
+    for n in range(3):
+        add(scene, T0 + timedelta(days=n), 40, case=n, kind="home_visit", photos=[photo_bytes(30 + n)])
+    service.run()
+    assert path.exists()
+    read = service._read_photo_columns
+    asked = []
+    monkeypatch.setattr(service, "_read_photo_columns", lambda after=0: asked.append(after) or read(after))
+
+    def kept_is_fresh() -> bool:
+        return _same_columns(service._kept_photo_columns(), read()[0])
+
+    ids = sorted(db.session.scalars(sa.select(Photo.id)))
+    # Nothing new: only the photos after the last one kept are asked for.
+    assert kept_is_fresh() and asked == [ids[-1]]
+    # A new photo: read alone, and kept for the next run.
+    add(scene, T0 + timedelta(days=4), 40, case=3, kind="home_visit", photos=[photo_bytes(34)])
+    asked.clear()
+    assert kept_is_fresh() and asked == [ids[-1]]
+    newest = max(db.session.scalars(sa.select(Photo.id)))
+    asked.clear()
+    assert kept_is_fresh() and asked == [newest]
+    # The rehash job gives a photo new hashes and windows (and a new hash_version): all read again.
+    blob = db.session.scalar(sa.select(Photo.trim_hashes).where(Photo.id == ids[1]))
+    db.session.execute(sa.update(Photo).where(Photo.id == ids[1]).values(
+        phash=Photo.phash + 1, trim_hashes=blob[16:] + blob[:16], hash_version=Photo.hash_version + 1))
+    asked.clear()
+    assert kept_is_fresh() and asked == [0]
+    # A photo deleted, and another stored under its id (SQLite gives the highest id out again).
+    gone = db.session.get(Photo, newest)
+    db.session.execute(sa.delete(RecordPhoto).where(RecordPhoto.photo_id == newest))
+    db.session.execute(sa.delete(Photo).where(Photo.id == newest))
+    db.session.expunge(gone)
+    asked.clear()
+    assert kept_is_fresh() and asked == [0]
+    add(scene, T0 + timedelta(days=5), 40, case=3, kind="home_visit", photos=[photo_bytes(35)])
+    assert kept_is_fresh()
+    # A damaged file is read from the database again, and written anew.
+    path.write_bytes(b"not the columns")
+    asked.clear()
+    assert kept_is_fresh() and asked == [0]
+    assert service._read_kept(path) is not None
+
+
+def test_an_incremental_run_does_not_pair_a_photo_with_a_record_sent_back_or_deleted(scene, db, photo_bytes):
+    from reliefsvc.evidence.models import RecordPhoto
+
+    picture = photo_bytes(11)
+    sent_back = add(scene, T0, 40, kind="home_visit", photos=[picture])
+    deleted = add(scene, T0 + timedelta(days=1), 40, case=1, kind="home_visit", photos=[photo_bytes(12)])
+    service.run()
+    records.review(sent_back, False, "照片重复", scene["officer"])
+    db.session.execute(sa.delete(RecordPhoto).where(RecordPhoto.record_id == deleted.id))  # its evidence withdrawn
+    again = add(scene, T0 + timedelta(days=2), 40, case=2, kind="home_visit", photos=[picture, photo_bytes(12)])
+    service.run(incremental=True)
+    assert not {code for code, _r in flags(db)} & {"PHOTO_REUSED"}
+    third = add(scene, T0 + timedelta(days=3), 40, case=3, kind="home_visit", photos=[picture])
+    service.run(incremental=True)
+    assert {(c, r) for c, r in flags(db) if c == "PHOTO_REUSED"} == {("PHOTO_REUSED", again.id),
+                                                                     ("PHOTO_REUSED", third.id)}
+
+
 def test_a_corrected_record_is_checked_again(scene, db, create_user):
     late = add(scene, T0, 30, late_days=8)
     service.run()
