@@ -79,7 +79,8 @@ def cli(database_url: str, instance: Path, *args: str, quiet: bool = True) -> st
 
 
 class Server:
-    """``gunicorn 'reliefsvc:create_app()'`` on 127.0.0.1 with ``workers`` × ``threads``."""
+    """``gunicorn -c python:reliefsvc.gunicorn_conf 'reliefsvc:create_app()'`` (as docs/operations.md
+    runs it) on 127.0.0.1 with ``workers`` × ``threads``."""
 
     def __init__(self, database_url: str, instance: Path, workers: int = 4, threads: int = 4,
                  timeout: int = 60, extra_config: str = ""):
@@ -91,7 +92,8 @@ class Server:
         self.log_path = instance / "gunicorn.log"
 
     def command(self) -> list[str]:
-        return [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
+        return [str(VENV_BIN / "gunicorn"), "-c", "python:reliefsvc.gunicorn_conf",
+                "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
                 "--worker-class", "gthread", "--threads", str(self.threads), "--timeout", str(int(self.timeout)),
                 "--graceful-timeout", "10", "--access-logfile", "-", "--access-logformat",
                 '%(m)s %(U)s %(s)s %(M)sms', "reliefsvc:create_app()"]

@@ -92,7 +92,12 @@ def serve_command(host, port, no_jobs):
     click.echo(f"reliefsvc: http://{host}:{port}/  (Ctrl+C to stop / 按 Ctrl+C 停止)")
     try:
         # Flask ignores app.run() inside its own CLI; serve with Werkzeug directly.
+        import gc
+
         from werkzeug.serving import run_simple
+
+        gc.collect()
+        gc.freeze()  # the application's long-lived objects out of the collector's sight (gunicorn_conf.py)
 
         run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
     finally:

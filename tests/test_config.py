@@ -98,3 +98,17 @@ def test_csrf_is_enforced_on_forms(app, tmp_path):
         from reliefsvc.extensions import db
 
         db.engine.dispose()
+
+
+def test_the_web_workers_freeze_their_long_lived_objects():
+    """gunicorn's settings module (docs/operations.md) hides a worker's application objects from
+    the cyclic collector once built: full collections then look only at what requests made."""
+    import gc
+
+    from reliefsvc import gunicorn_conf
+
+    try:
+        gunicorn_conf.post_worker_init(worker=None)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
