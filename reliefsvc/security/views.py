@@ -20,6 +20,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
+from sqlalchemy.orm import joinedload
 from wtforms.fields.choices import SelectChoice
 
 from reliefsvc import audit
@@ -50,10 +51,15 @@ login_manager.login_view = "security.login"
 login_manager.login_message = None
 
 
+def _signed_in(user_id) -> User | None:
+    """The signed-in user with their organisation (every page's header names it): one statement."""
+    return db.session.get(User, int(user_id), options=[joinedload(User.organisation)])
+
+
 @login_manager.user_loader
 def _load_user(user_id: str):
     try:
-        user = db.session.get(User, int(user_id))
+        user = _signed_in(user_id)
     except (TypeError, ValueError):
         return None
     if user is None or not user.is_enabled:
@@ -126,7 +132,7 @@ def _session_rules():
     if endpoint.rsplit(".", 1)[-1] == "static" or "_user_id" not in session:
         return None
     try:
-        user = db.session.get(User, int(session["_user_id"]))
+        user = _signed_in(session["_user_id"])
     except (TypeError, ValueError):
         user = None
     now = utcnow().timestamp()
