@@ -131,8 +131,8 @@ def bounded_levenshtein(a: str, b: str, limit: int) -> int | None:
 _PRINT_BITS = 1021  # a prime, so code points spread evenly over the bits
 
 
-def _fingerprint(text: str) -> tuple[int, int]:
-    """Bitmaps of the characters and of the adjacent pairs of characters of ``text``.
+def _fingerprint(text: str, bits: int = _PRINT_BITS) -> tuple[int, int]:
+    """Bitmaps (of ``bits`` bits) of the characters and of the adjacent pairs of characters of ``text``.
 
     One edit removes or adds at most one distinct character on each side and at most
     two pairs on each side, so texts within k edits differ in at most 2k character bits
@@ -140,13 +140,11 @@ def _fingerprint(text: str) -> tuple[int, int]:
     XORs and popcounts then turn away almost every candidate that merely shares some
     phrases, before the edit distance is computed.
     """
-    chars = 0
-    pairs = 0
-    previous = 0
+    chars = pairs = previous = 0
     for ch in text:
         code = ord(ch)
-        chars |= 1 << (code % _PRINT_BITS)
-        pairs |= 1 << ((previous * 31 + code) % _PRINT_BITS)
+        chars |= 1 << (code % bits)
+        pairs |= 1 << ((previous * 31 + code) % bits)
         previous = code
     return chars, pairs
 
@@ -287,7 +285,7 @@ def _bitmaps(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     bitmaps differ less (characters that share a bit), so the bound holds."""
     lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
     if not len(texts) or not lengths.all():  # an empty text (never, in the join): one at a time
-        bitmaps = [_fingerprint_bits(text) for text in texts]
+        bitmaps = [_fingerprint(text, _BITMAP_BITS) for text in texts]
         return (np.array([c for c, _p in bitmaps], dtype=np.uint64).reshape(-1),
                 np.array([p for _c, p in bitmaps], dtype=np.uint64).reshape(-1))
     codes = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
@@ -298,17 +296,6 @@ def _bitmaps(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     chars = np.bitwise_or.reduceat(np.left_shift(one, (codes % _BITMAP_BITS).astype(np.uint64)), starts)
     pairs = np.bitwise_or.reduceat(np.left_shift(one, ((previous * 31 + codes) % _BITMAP_BITS).astype(np.uint64)),
                                    starts)
-    return chars, pairs
-
-
-def _fingerprint_bits(text: str) -> tuple[int, int]:
-    """``_fingerprint`` on ``_BITMAP_BITS`` bits, one text at a time."""
-    chars = pairs = previous = 0
-    for ch in text:
-        code = ord(ch)
-        chars |= 1 << (code % _BITMAP_BITS)
-        pairs |= 1 << ((previous * 31 + code) % _BITMAP_BITS)
-        previous = code
     return chars, pairs
 
 
