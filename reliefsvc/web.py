@@ -16,7 +16,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import get_locale
+from flask_babel import get_locale, get_translations
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
@@ -62,8 +62,6 @@ def translations():
     fifth of a list's work, issue 16): Flask-Babel's answer is kept beside the locale it
     settled for the request, and asked again whenever that locale object changes, so
     ``force_locale`` (e-mails, papers in another language) is obeyed."""
-    from flask_babel import get_translations
-
     ctx = g.get("_flask_babel")
     locale = getattr(ctx, "babel_locale", None)
     if locale is None:  # not settled yet in this request: Flask-Babel settles it
