@@ -127,6 +127,8 @@ PAGES = {
     "record list, searched, province filters": (
         "officer", lambda s: f"/records/?worker=服务员&contract=康民购&township_id={s['township'].id}"
                              f"&village_id={s['case'].village_id}&status=accepted&page=2"),
+    "record list, township searched, province filters": (
+        "officer", lambda s: "/records/?township=附城&status=accepted&page=2"),
     "household timeline": ("officer", lambda s: f"/cases/{s['case'].id}"),
     "provider dashboard": ("manager", lambda s: "/"),
 }

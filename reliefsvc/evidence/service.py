@@ -37,6 +37,7 @@ from reliefsvc.integrity import photohash
 from reliefsvc.notifications import service as notifications
 from reliefsvc.providers import service as providers
 from reliefsvc.providers.models import Staff
+from reliefsvc.regions.models import Level, Region
 from reliefsvc.security.models import User
 
 LOCAL = photos.LOCAL_TZ
@@ -330,6 +331,15 @@ def contracts_matching(text: str) -> sa.Select:
                                                Contract.title.contains(text, autoescape=True)))
 
 
+def townships_matching(text: str) -> sa.Select:
+    """Subquery: the ids of the townships whose name contains ``text``, or whose division code
+    begins with it (a county's code finds its townships; a province has a thousand)."""
+    text = text.strip()
+    return sa.select(Region.id).where(Region.level == Level.TOWNSHIP,
+                                      sa.or_(Region.name.contains(text, autoescape=True),
+                                             Region.code.startswith(text, autoescape=True)))
+
+
 def records_for(user, **filters):
     """Records the user may see, newest first, with the filters of the review list."""
     from reliefsvc.providers.models import Provider
@@ -367,10 +377,11 @@ def records_for(user, **filters):
     if filters.get("village_id"):
         query = query.join(Case, Case.id == ServiceRecord.case_id).where(Case.village_id == filters["village_id"])
     elif filters.get("township_id"):
-        from reliefsvc.regions.models import Region
-
         query = query.join(Case, Case.id == ServiceRecord.case_id).where(
             Case.village_id.in_(sa.select(Region.id).where(Region.parent_id == filters["township_id"])))
+    elif filters.get("township_q"):
+        villages = sa.select(Region.id).where(Region.parent_id.in_(townships_matching(filters["township_q"])))
+        query = query.join(Case, Case.id == ServiceRecord.case_id).where(Case.village_id.in_(villages))
     if filters.get("day_from"):
         query = query.where(ServiceRecord.started_at >= filters["day_from"])
     if filters.get("day_to"):

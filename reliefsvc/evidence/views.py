@@ -125,7 +125,7 @@ def index():
     for key in ("contract_id", "worker_id", "village_id", "township_id"):
         if args.get(key, "").isdigit():
             filters[key] = int(args[key])
-    for key, name in (("contract", "contract_q"), ("worker", "worker_q")):
+    for key, name in (("contract", "contract_q"), ("worker", "worker_q"), ("township", "township_q")):
         if args.get(key, "").strip():
             filters[name] = args[key].strip()[:50]
     for key, bound in (("from", "day_from"), ("to", "day_to")):
@@ -213,6 +213,10 @@ def _by_name(rows: list) -> list:
     return sorted(rows, key=lambda w: (w.name, w.id))
 
 
+def _by_code(rows: list) -> list:
+    return sorted(rows, key=lambda t: t.code)
+
+
 def _filter_rows() -> tuple[sa.Select, sa.Select]:
     """The contracts and the workers the signed-in user may filter by, as queries."""
     own = current_user.role.is_provider
@@ -228,21 +232,30 @@ def _filter_rows() -> tuple[sa.Select, sa.Select]:
     return contract_rows, worker_rows
 
 
+def _township_rows() -> sa.Select:
+    """The townships as a query, in division-code order, each with its county's name (a
+    province has a 城关镇 in many counties: a match is told apart by its county)."""
+    county = sa.orm.aliased(Region)
+    return (sa.select(Region.id, Region.name, Region.code, county.name.label("county_name"))
+            .outerjoin(county, county.id == Region.parent_id)
+            .where(Region.level == Level.TOWNSHIP).order_by(Region.code))
+
+
 def _filter_lists() -> dict:
-    """What the filters offer before any search — the contracts and the workers (None where
-    there are too many to list), the townships, the statuses, service types and flag codes
-    with their ``<option>``s in the reader's language — kept a minute per scope
+    """What the filters offer before any search — the contracts, the workers and the
+    townships (None where there are too many to list: the filter is then a search), and the
+    townships listed, the statuses, service types and flag codes as ``<option>``s in the
+    reader's language — kept a minute per scope
     (:mod:`reliefsvc.common.pagecache`: the officers' one entry, each provider organisation
-    its own): a province's 1 000 townships and the two "more than 200?" reads were a third
-    of the list's work (issue 16)."""
+    its own): the "more than 200?" reads were a third of the list's work (issue 16). A
+    province's 1 000 townships are never read whole (they were 50 KB of every page)."""
 
     def compute() -> dict:
         contract_rows, worker_rows = _filter_rows()
-        townships = db.session.execute(
-            sa.select(Region.id, Region.name).where(Region.level == Level.TOWNSHIP).order_by(Region.code)).all()
+        townships = _listed(_township_rows(), _by_code)
         return {"contracts": _listed(contract_rows, _newest_contract_first),
                 "workers": _listed(worker_rows, _by_name),
-                "townships": _OptionList([(t.id, t.name) for t in townships]),
+                "townships": _OptionList([(t.id, t.name) for t in townships]) if townships is not None else None,
                 "statuses": _OptionList([(s.value, s.label) for s in RecordStatus]),
                 "types": _OptionList([(t.code, t.name_zh) for t in contracts.service_types()]),
                 "flags": _OptionList(list(CODE_LABELS.items()))}
@@ -253,12 +266,13 @@ def _filter_lists() -> dict:
 def _filter_choices(filters: dict) -> dict:
     """The choices of the record list's filters, as few as a person reads.
 
-    Contracts and workers: a drop-down of all of them in a county; in a province a search
-    field (``contract``, ``worker``) and a drop-down of its matches. Villages: choose the
-    township (``township_id``), then the village among that township's (``village_id``;
-    a village chosen by a link brings its township). The choices are ``<option>``s joined
-    here in one pass (a template loop over thousands of them took seconds). The number of
-    queries depends on the filters, not on the data.
+    Contracts, workers and townships: a drop-down of all of them in a county; in a province
+    a search field (``contract``, ``worker``, ``township``) and a drop-down of its matches
+    and the one chosen. Villages: choose the township (``township_id``), then the village
+    among that township's (``village_id``; a village chosen by a link brings its township,
+    shown chosen even without a search). The choices are ``<option>``s joined here in one
+    pass (a template loop over thousands of them took seconds). The number of queries
+    depends on the filters, not on the data.
     """
     lists = _filter_lists()
     contract_list, contract_search = lists["contracts"], lists["contracts"] is None
@@ -272,9 +286,15 @@ def _filter_choices(filters: dict) -> dict:
             worker_list = _matches(worker_rows, Staff.id, service.workers_matching, filters.get("worker_q"),
                                    filters.get("worker_id"))
     township_id = filters.get("township_id")
-    townships = lists["townships"]
-    if len(townships.pairs) == 1:
-        township_id = townships.pairs[0][0]
+    township_search = lists["townships"] is None
+    if township_search:
+        townships = _options(
+            _matches(_township_rows(), Region.id, service.townships_matching, filters.get("township_q"), township_id),
+            township_id, lambda t: f"{t.name} · {t.county_name}" if t.county_name else t.name)
+    else:
+        if len(lists["townships"].pairs) == 1:
+            township_id = lists["townships"].pairs[0][0]
+        townships = lists["townships"].html(township_id)
     villages = db.session.execute(sa.select(Region.id, Region.name).where(
         Region.level == Level.VILLAGE, Region.parent_id == township_id).order_by(Region.code)).all() \
         if township_id else []
@@ -284,8 +304,9 @@ def _filter_choices(filters: dict) -> dict:
         "worker_search": worker_search,
         "workers": _options(worker_list, filters.get("worker_id"),
                             (lambda w: f"{w.name} · {w.provider_name}") if worker_search else (lambda w: w.name)),
+        "township_search": township_search,
         "township_id": township_id,
-        "townships": townships.html(township_id),
+        "townships": townships,
         "villages": _options(villages, filters.get("village_id"), lambda v: v.name),
         "statuses": lists["statuses"].html(filters.get("status")),
         "types": lists["types"].html(filters.get("service_type")),
