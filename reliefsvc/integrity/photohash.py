@@ -215,9 +215,9 @@ def hamming(a: int, b: int) -> int:
 # (probe_radius=1) guarantees every pair with p + d <= 15, at 17 times the lookups and
 # 17 times the candidates: affordable for one contract, not for a province.
 #
-# The index is a join of arrays (``matching_comparisons``), not dictionaries: a province's
-# photos cost vector operations per band, and only comparisons within the limits reach
-# Python. ``near_duplicates`` keeps its pairwise-scan contract (same pairs, same (p, d),
+# The index is a join (``matching_comparisons``): per band the targets sorted by band
+# value, each query against its value's run, in compiled loops (bandjoin.py, numba); only
+# comparisons within the limits reach Python. ``near_duplicates`` keeps its pairwise-scan contract (same pairs, same (p, d),
 # same order; docs/integrity.md, PHOTO_REUSED).
 
 BANDS = 8
@@ -280,93 +280,9 @@ def windows_from_buffer(buffer: bytes, sizes: np.ndarray) -> tuple[np.ndarray, n
     return out, sizes
 
 
-_U16 = np.uint64(_BAND_MASK)
-_BYTE_BITS = np.array([bin(b).count("1") for b in range(256)], dtype=np.uint8)
 
-
-def _popcount(values: np.ndarray) -> np.ndarray:
-    """Set bits of each uint64 (``np.bitwise_count`` from numpy 2.0; a byte table before)."""
-    if hasattr(np, "bitwise_count"):
-        return np.bitwise_count(values)
-    return _BYTE_BITS[values.view(np.uint8)].reshape(-1, 8).sum(axis=1, dtype=np.uint8)  # pragma: no cover
-#: Queries handled at once (bounds the memory of one step of the join).
-_CHUNK = 1 << 21
-#: Queries made at once in a whole-population join (their signatures are grouped to stay
-#: about this many; each group sorts the targets' bands again).
+#: Queries the join groups at once (16 bytes and a reference each).
 _QUERIES = 1 << 23
-
-
-def _band(phash: np.ndarray, dhash: np.ndarray, band: int) -> np.ndarray:
-    """Band ``band`` of the 128-bit keys ``phash << 64 | dhash`` (0-3 from dHash, 4-7 from pHash)."""
-    source = dhash if band < BANDS // 2 else phash
-    return ((source >> np.uint64(BAND_BITS * (band % (BANDS // 2)))) & _U16).astype(np.uint16)
-
-
-def _join(q_item: np.ndarray, q_sig: np.ndarray, qp: np.ndarray, qd: np.ndarray,
-          t_item: np.ndarray, tp: np.ndarray, td: np.ndarray, *, phash_max: int, dhash_max: int,
-          sum_max: int, window_sum_max: int, masks: tuple[int, ...],
-          bands: Sequence[int] = range(BANDS)) -> list[np.ndarray]:
-    """Comparisons of query signatures with target full frames sharing a band (or, with
-    ``masks``, a band one of the masks away) that pass the limits: arrays
-    ``(query item, signature number, target item, p, d)`` with target ≠ query item,
-    duplicates possible.
-
-    Per band the targets are sorted by band value (a counting table of 65 536 entries
-    gives each value's run); each query then meets its run, compared one offset at a
-    time over all queries whose run is that long (queries sorted by run length), so the
-    work is a few vector operations per candidate and no Python per photo.
-    """
-    found: list[list[np.ndarray]] = [[], [], [], [], []]
-    if not len(q_item) or not len(t_item):
-        return [np.zeros(0, dtype=np.int64)] * 5
-    for band in bands:
-        values = _band(tp, td, band)
-        order = np.argsort(values, kind="stable")
-        counts = np.bincount(values, minlength=1 << BAND_BITS)
-        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-        sp, sd, sj = tp[order], td[order], t_item[order]
-        for c0 in range(0, len(q_item), _CHUNK):
-            cp, cd = qp[c0:c0 + _CHUNK], qd[c0:c0 + _CHUNK]
-            cb = _band(cp, cd, band)
-            for mask in masks:
-                v = cb ^ mask if mask else cb
-                run = counts[v]
-                hit = np.flatnonzero(run)
-                if not len(hit):
-                    continue
-                # Longest runs first: the queries still to compare at offset k are a prefix.
-                # (16-bit keys: numpy sorts them by radix, in linear time)
-                hit = hit[np.argsort((65535 - np.minimum(run[hit], 65535)).astype(np.uint16), kind="stable")]
-                lengths, lo = run[hit], starts[v[hit]]
-                hp, hd = cp[hit], cd[hit]
-                hit += c0
-                k, alive = 0, len(hit)
-                while alive:
-                    pos = lo[:alive] + k
-                    p = _popcount(sp[pos] ^ hp[:alive])
-                    keep = np.flatnonzero(p <= phash_max)
-                    if len(keep):
-                        d = _popcount(sd[pos[keep]] ^ hd[keep])
-                        qi, sig = q_item[hit[keep]], q_sig[hit[keep]]
-                        limit = np.where(sig == 0, sum_max, window_sum_max)
-                        pk, tj = p[keep], sj[pos[keep]]
-                        # An item's own windows against its own full frame always pass:
-                        # never a pair, dropped here rather than kept by the million.
-                        ok = (d <= dhash_max) & (pk.astype(np.int64) + d <= limit) & (tj != qi)
-                        for dest, arr in zip(found, (qi, sig, tj, pk, d), strict=True):
-                            dest.append(arr[ok])
-                    k += 1
-                    alive = int(np.searchsorted(-lengths, -k, side="left")) if alive else 0
-    return [np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64) for parts in found]
-
-
-def _window_band(trims: np.ndarray, band: int) -> np.ndarray:
-    """Band ``band`` of every window of ``trims`` (``(N, W, 2)``) as an ``(N, W)`` array: on a
-    little-endian machine a view of the array's own 16-bit words, no arithmetic, no copy."""
-    if np.little_endian and trims.dtype == np.uint64 and trims.flags.c_contiguous:
-        words = trims.view(np.uint16).reshape(*trims.shape[:2], 2, BANDS // 2)
-        return words[:, :, 1 if band < BANDS // 2 else 0, band % (BANDS // 2)]
-    return _band(trims[:, :, 0], trims[:, :, 1], band)
 
 
 def matching_comparisons(
@@ -379,68 +295,66 @@ def matching_comparisons(
     against full frame (signature 0, once per pair, from the lower item) and window k of
     the query item against the target's full frame (signature k). ``involving`` (a bool
     per item) keeps only pairs with at least one such item and does only their work."""
+    # Compiled loops (bandjoin.py); imported here so that the web processes, which hash
+    # photos at intake but never join them, do not load numba.
+    from reliefsvc.integrity import bandjoin
+
     window_sum_max = min(sum_max, WINDOW_SUM_MAX if window_sum_max is None else window_sum_max)
-    limits = {"phash_max": phash_max, "dhash_max": dhash_max, "sum_max": sum_max,
-              "window_sum_max": window_sum_max, "masks": _masks(probe_radius)}
     n = len(phash)
     width = trims.shape[1] if trims.ndim == 3 else 0
+    phash, dhash = np.ascontiguousarray(phash, dtype=np.uint64), np.ascontiguousarray(dhash, dtype=np.uint64)
+    trims = np.ascontiguousarray(trims, dtype=np.uint64).reshape(n, width, 2)
+    trim_counts = np.ascontiguousarray(trim_counts, dtype=np.int64)
+    masks = np.array(_masks(probe_radius), dtype=np.int64)
+
+    if width > bandjoin.SIGNATURES - 1:
+        raise ValueError(f"at most {bandjoin.SIGNATURES - 1} trim windows a photo")
+    # Buffers the join groups its queries in, reused from band to band; the signatures are
+    # asked a few at a time so that a province's queries stay about _QUERIES at once.
+    step = max(1, min(width + 1, _QUERIES // max(n, 1)))
+    work = np.empty((0, 2), dtype=np.uint64)
+    refs = np.empty(0, dtype=np.int32 if n < 1 << (31 - 4) else np.int64)
+
+    def join(q_items, first, last, targets):
+        # Per band the targets sorted by band value, then the queries against their runs.
+        nonlocal work, refs
+        limits = (phash_max, dhash_max, sum_max, window_sum_max)
+        tp, td = phash[targets], dhash[targets]
+
+        def band_sorted(band):
+            order, starts = bandjoin.band_sorted(tp, td, band)
+            return targets[order], tp[order], td[order], starts
+
+        # Many targets: the queries are laid out a few signatures at a time (buffers of about
+        # _QUERIES, reused); few: met as they come, every signature in one pass.
+        grouped = len(targets) > bandjoin.GROUP_ABOVE
+        signatures = step if grouped else last - first + 1
+        wanted = len(q_items) * min(signatures, last - first + 1) if grouped else 0
+        if len(work) < wanted:
+            work, refs = np.empty((wanted, 2), dtype=np.uint64), np.empty(wanted, dtype=refs.dtype)
+        found = []
+        for band in range(BANDS):  # one band's sorted targets at a time (24 MB at a million)
+            sorted_targets = band_sorted(band)
+            found += [bandjoin.join_band(band, masks, q_items, group, min(last, group + signatures - 1), phash,
+                                         dhash, trims, trim_counts, *sorted_targets, *limits, work, refs, grouped)
+                      for group in range(first, last + 1, signatures)]
+        return np.concatenate(found)
+
     items = np.arange(n, dtype=np.int64)
-
-    def queries(which: np.ndarray, signatures: Sequence[int]):
-        # Signature 0 (full frame) and the windows each item has, as flat arrays.
-        parts_i, parts_s, parts_p, parts_d = [], [], [], []
-        if 0 in signatures:
-            parts_i.append(which)
-            parts_s.append(np.zeros(len(which), dtype=np.int64))
-            parts_p.append(phash[which])
-            parts_d.append(dhash[which])
-        for w in (s - 1 for s in signatures if s):
-            has = which[trim_counts[which] > w]
-            parts_i.append(has)
-            parts_s.append(np.full(len(has), w + 1, dtype=np.int64))
-            parts_p.append(trims[has, w, 0])
-            parts_d.append(trims[has, w, 1])
-        return (np.concatenate(parts_i), np.concatenate(parts_s), np.concatenate(parts_p).astype(np.uint64),
-                np.concatenate(parts_d).astype(np.uint64))
-
-    signatures = range(width + 1)
-    if involving is None:
-        # A few signatures at a time (the full frames, then the windows), so that the
-        # queries of a million photos' 16 signatures are never all held at once.
-        step = max(1, _QUERIES // max(n, 1))
-        found = [_join(*queries(items, signatures[g:g + step]), items, phash, dhash, **limits)
-                 for g in range(0, len(signatures), step)]
-        qi, qs, j, p, d = (np.concatenate(arrays) for arrays in zip(*found, strict=True))
-        del found
-        keep = (j != qi) & ((qs != 0) | (j > qi))
+    if not n:
+        rows = np.zeros((0, 5), dtype=np.int64)
+    elif involving is None:
+        rows = join(items, 0, width, items)
     else:
-        new = np.flatnonzero(involving)
-        old = np.flatnonzero(~involving)
-        a = _join(*queries(new, signatures), items, phash, dhash, **limits)
-        # Every other photo's windows against the new full frames, a band at a time: only
-        # the windows whose band value (or one a mask away) some new full frame has meet
-        # the new frames of that band (the windows are read in place, not copied).
-        if width and len(old):
-            # Flat over (item, window): one 1-D mask, one flatnonzero and two 1-D gathers
-            # a band (a 2-D nonzero and fancy index cost ~1.6 × as much at a million photos).
-            valid = ((np.arange(width)[None, :] < trim_counts[:, None]) & ~involving[:, None]).ravel()
-            flat = np.asarray(trims, dtype=np.uint64).reshape(-1)
-            new_p, new_d = phash[new], dhash[new]
-            parts = []
-            for band in range(BANDS):
-                present = np.zeros(1 << BAND_BITS, dtype=bool)
-                values = _band(new_p, new_d, band)
-                for mask in limits["masks"]:
-                    present[values ^ mask if mask else values] = True
-                at = np.flatnonzero(present[_window_band(trims, band)].ravel() & valid)
-                parts.append(_join(at // width, at % width + 1, flat[2 * at], flat[2 * at + 1],
-                                   new, new_p, new_d, bands=(band,), **limits))
-            b = [np.concatenate(arrays) for arrays in zip(*parts, strict=True)]
-        else:
-            b = [np.zeros(0, dtype=np.int64)] * 5
-        qi, qs, j, p, d = (np.concatenate(pair) for pair in zip(a, b, strict=True))
-        # Full frames of two new items: once, from the lower.
-        keep = (j != qi) & ((qs != 0) | (j > qi) | ~involving[j])
+        new, old = np.flatnonzero(involving), np.flatnonzero(~involving)
+        # The new photos' frames and windows against every frame, then the other photos'
+        # windows against the new frames.
+        rows = np.concatenate((join(new, 0, width, items), join(old, 1, width, new) if width and len(old) and len(new)
+                               else np.zeros((0, 5), dtype=np.int64)))
+    qi, qs, j, p, d = rows.T
+    # Full frames against full frames: once per pair, from the lower item (in an
+    # incremental join, those of two new items; a new one against an old one is asked once).
+    keep = (qs != 0) | (j > qi) if involving is None else (qs != 0) | (j > qi) | ~involving[j]
     qi, qs, j, p, d = qi[keep], qs[keep], j[keep], p[keep], d[keep]
     if len(qi):
         key = (qi * (width + 1) + qs) * n + j
