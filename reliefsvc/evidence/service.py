@@ -7,6 +7,7 @@ contract's month counters (contracts.service.count_record) always equal a direct
 
 from __future__ import annotations
 
+import functools
 import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -278,27 +279,38 @@ TIMELINE_PHOTOS = 4
 def timeline(case: Case, user, limit: int = 200) -> list[TimelineEntry]:
     """The household's services, newest first (a provider sees its own organisation's):
     two statements whatever their number (issue 16: 20 ORM records with their contract,
-    provider, worker and type were most of the household page's work)."""
-    from reliefsvc.providers.models import Provider
-
-    query = (sa.select(ServiceRecord.id, ServiceType.name_zh, ServiceRecord.started_at, ServiceRecord.minutes,
-                       Provider.name, Staff.name, ServiceRecord.status, ServiceRecord.notes)
-             .join(Contract, Contract.id == ServiceRecord.contract_id).join(Provider, Provider.id == Contract.provider_id)
-             .join(Staff, Staff.id == ServiceRecord.worker_id)
-             .join(ServiceType, ServiceType.code == ServiceRecord.service_type_code)
-             .where(ServiceRecord.case_id == case.id)
-             .order_by(ServiceRecord.started_at.desc(), ServiceRecord.id.desc()).limit(limit))
-    if user.role.is_provider:
-        query = query.where(Provider.organisation_id == user.organisation_id)
-    rows = db.session.execute(query).all()
+    provider, worker and type were most of the household page's work), both built once
+    (``_timeline_statements``)."""
+    services, photos = _timeline_statements(user.role.is_provider, limit)
+    rows = db.session.execute(services, {"case_id": case.id, "organisation_id": user.organisation_id}).all()
     photos_of: dict[int, list[int]] = {}
     if rows:
-        for record_id, photo_id in db.session.execute(
-                sa.select(RecordPhoto.record_id, RecordPhoto.photo_id)
-                .where(RecordPhoto.record_id.in_([r[0] for r in rows]))
-                .order_by(RecordPhoto.record_id, RecordPhoto.position)):
+        for record_id, photo_id in db.session.execute(photos, {"ids": [r[0] for r in rows]}):
             photos_of.setdefault(record_id, []).append(photo_id)
     return [TimelineEntry(*row, photo_ids=tuple(photos_of.get(row[0], ())[:TIMELINE_PHOTOS])) for row in rows]
+
+
+@functools.cache
+def _timeline_statements(own_only: bool, limit: int) -> tuple[sa.Select, sa.Select]:
+    """``timeline``'s two statements, for ``:case_id`` (and ``:organisation_id`` when
+    ``own_only``) and the photos of the records ``:ids``: built on each request, their joins
+    cost as much as running them."""
+    from reliefsvc.providers.models import Provider
+
+    services = (sa.select(ServiceRecord.id, ServiceType.name_zh, ServiceRecord.started_at, ServiceRecord.minutes,
+                          Provider.name, Staff.name, ServiceRecord.status, ServiceRecord.notes)
+                .join(Contract, Contract.id == ServiceRecord.contract_id)
+                .join(Provider, Provider.id == Contract.provider_id)
+                .join(Staff, Staff.id == ServiceRecord.worker_id)
+                .join(ServiceType, ServiceType.code == ServiceRecord.service_type_code)
+                .where(ServiceRecord.case_id == sa.bindparam("case_id"))
+                .order_by(ServiceRecord.started_at.desc(), ServiceRecord.id.desc()).limit(limit))
+    if own_only:
+        services = services.where(Provider.organisation_id == sa.bindparam("organisation_id"))
+    photos = (sa.select(RecordPhoto.record_id, RecordPhoto.photo_id)
+              .where(RecordPhoto.record_id.in_(sa.bindparam("ids", expanding=True)))
+              .order_by(RecordPhoto.record_id, RecordPhoto.position))
+    return services, photos
 
 
 def worker_days(worker: Staff, day_from, day_to) -> list[tuple[object, list[ServiceRecord]]]:

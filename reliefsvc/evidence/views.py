@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import hashlib
 import os
 import secrets
@@ -151,6 +152,26 @@ def index():
                            rows=listing.record_rows(page.items, current_locale()), more=more)
 
 
+@functools.cache
+def _row_columns() -> sa.Select:
+    """What the record list's rows show, for the records ``:ids``, as plain columns: one
+    statement, built once (built on each request, its joins, alias and subquery were a
+    tenth of the page's Python calls)."""
+    photos = (sa.select(sa.func.count()).where(RecordPhoto.record_id == ServiceRecord.id)
+              .correlate(ServiceRecord).scalar_subquery())
+    village = sa.orm.aliased(Region)
+    return (sa.select(ServiceRecord.id, ServiceRecord.record_ref, ServiceRecord.status, ServiceRecord.review_reason,
+                      ServiceRecord.risk_score, ServiceRecord.started_at, ServiceRecord.minutes,
+                      ServiceType.name_zh.label("type_name"), Case.head_name, village.name.label("village_name"),
+                      Staff.name.label("worker_name"), Contract.contract_no, photos.label("photo_count"))
+            .join(ServiceType, ServiceType.code == ServiceRecord.service_type_code)
+            .join(Staff, Staff.id == ServiceRecord.worker_id)
+            .join(Contract, Contract.id == ServiceRecord.contract_id)
+            .outerjoin(Case, Case.id == ServiceRecord.case_id)
+            .outerjoin(village, village.id == Case.village_id)
+            .where(ServiceRecord.id.in_(sa.bindparam("ids", expanding=True))))
+
+
 class RowPage(Pagination):
     """A page of the record list: the page's ids through the filters, then what its rows show
     as plain columns in one statement (issue 16: 50 ORM records with five relations each
@@ -165,20 +186,7 @@ class RowPage(Pagination):
                                  .limit(self.per_page).offset(self._query_offset)).all()
         if not ids:
             return []
-        photos = (sa.select(sa.func.count()).where(RecordPhoto.record_id == ServiceRecord.id)
-                  .correlate(ServiceRecord).scalar_subquery())
-        village = sa.orm.aliased(Region)
-        rows = db.session.execute(
-            sa.select(ServiceRecord.id, ServiceRecord.record_ref, ServiceRecord.status, ServiceRecord.review_reason,
-                      ServiceRecord.risk_score, ServiceRecord.started_at, ServiceRecord.minutes,
-                      ServiceType.name_zh.label("type_name"), Case.head_name, village.name.label("village_name"),
-                      Staff.name.label("worker_name"), Contract.contract_no, photos.label("photo_count"))
-            .join(ServiceType, ServiceType.code == ServiceRecord.service_type_code)
-            .join(Staff, Staff.id == ServiceRecord.worker_id)
-            .join(Contract, Contract.id == ServiceRecord.contract_id)
-            .outerjoin(Case, Case.id == ServiceRecord.case_id)
-            .outerjoin(village, village.id == Case.village_id)
-            .where(ServiceRecord.id.in_(ids))).all()
+        rows = db.session.execute(_row_columns(), {"ids": ids}).all()
         order = {record_id: i for i, record_id in enumerate(ids)}
         return sorted(rows, key=lambda r: order[r.id])
 
