@@ -217,8 +217,8 @@ def hamming(a: int, b: int) -> int:
 #
 # The index is a join (``matching_comparisons``): per band the targets sorted by band
 # value, each query against its value's run, in compiled loops (bandjoin.py, numba); only
-# comparisons within the limits reach Python. ``near_duplicates`` keeps its pairwise-scan contract (same pairs, same (p, d),
-# same order; docs/integrity.md, PHOTO_REUSED).
+# comparisons within the limits reach Python. ``near_duplicates`` keeps its pairwise-scan
+# contract (same pairs, same (p, d), same order; docs/integrity.md, PHOTO_REUSED).
 
 BANDS = 8
 BAND_BITS = 16
@@ -229,7 +229,6 @@ BAND_BITS = 16
 #: demo's look-alike village scenes as they were first drawn, before they got more varied): at 12, recall 0.944-0.973 and precision 0.967-1.0;
 #: at 14, recall 1.0 and precision 0.931-0.951; at 15, recall 1.0, precision 0.906-0.947.
 WINDOW_SUM_MAX = 14
-_BAND_MASK = (1 << BAND_BITS) - 1
 
 
 def _masks(radius: int) -> tuple[int, ...]:
@@ -280,7 +279,6 @@ def windows_from_buffer(buffer: bytes, sizes: np.ndarray) -> tuple[np.ndarray, n
     return out, sizes
 
 
-
 #: Queries the join lays out at once (16 bytes and a reference each: 40 MB; 8 M queries, 160 MB,
 #: took no less time and set the check's peak memory at a million photos).
 _QUERIES = 1 << 21
@@ -314,7 +312,7 @@ def matching_comparisons(
     # asked a few at a time so that a province's queries stay about _QUERIES at once.
     step = max(1, min(width + 1, _QUERIES // max(n, 1)))
     work = np.empty((0, 2), dtype=np.uint64)
-    refs = np.empty(0, dtype=np.int32 if n < 1 << (31 - 4) else np.int64)
+    refs = np.empty(0, dtype=np.int32 if n * bandjoin.SIGNATURES < 1 << 31 else np.int64)  # item << 4 | signature
 
     def join(q_items, first, last, targets):
         # Per band the targets sorted by band value, then the queries against their runs.
