@@ -319,24 +319,22 @@ def matching_comparisons(
         nonlocal work, refs
         limits = (phash_max, dhash_max, sum_max, window_sum_max)
         tp, td = phash[targets], dhash[targets]
-
-        def band_sorted(band):
-            order, starts = bandjoin.band_sorted(tp, td, band)
-            return targets[order], tp[order], td[order], starts
-
-        # Many targets: the queries are laid out a few signatures at a time (buffers of about
-        # _QUERIES, reused); few: met as they come, every signature in one pass.
-        grouped = len(targets) > bandjoin.GROUP_ABOVE
-        signatures = step if grouped else last - first + 1
-        wanted = len(q_items) * min(signatures, last - first + 1) if grouped else 0
+        if len(targets) <= bandjoin.GROUP_ABOVE:
+            # Few targets: every band's table at once, every query read once.
+            tables = [bandjoin.band_sorted(targets, tp, td, band) for band in range(BANDS)]
+            return bandjoin.join_few(masks, q_items, first, last, phash, dhash, trims, trim_counts,
+                                     *(np.stack(column) for column in zip(*tables, strict=True)), *limits)
+        # Many targets: the queries are laid out a few signatures at a time (buffers of
+        # about _QUERIES, reused), one band's sorted targets at a time (24 MB at a million).
+        wanted = len(q_items) * min(step, last - first + 1)
         if len(work) < wanted:
             work, refs = np.empty((wanted, 2), dtype=np.uint64), np.empty(wanted, dtype=refs.dtype)
         found = []
-        for band in range(BANDS):  # one band's sorted targets at a time (24 MB at a million)
-            sorted_targets = band_sorted(band)
-            found += [bandjoin.join_band(band, masks, q_items, group, min(last, group + signatures - 1), phash,
-                                         dhash, trims, trim_counts, *sorted_targets, *limits, work, refs, grouped)
-                      for group in range(first, last + 1, signatures)]
+        for band in range(BANDS):
+            table = bandjoin.band_sorted(targets, tp, td, band)
+            found += [bandjoin.join_band(band, masks, q_items, group, min(last, group + step - 1), phash, dhash,
+                                         trims, trim_counts, *table, *limits, work, refs)
+                      for group in range(first, last + 1, step)]
         return np.concatenate(found)
 
     items = np.arange(n, dtype=np.int64)

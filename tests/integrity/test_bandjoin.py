@@ -1,8 +1,9 @@
 """The compiled band join (integrity/bandjoin.py) against a plain all-pairs reckoning.
 
-Both ways of laying out the queries (as they come, for few targets; grouped by band
-value first, for many) must give exactly the comparisons that a query and a target sharing the band value (or one a
-mask away) and passing the limits make.
+Both joins (``join_band``: one band, the queries grouped by band value first, for many
+targets; ``join_few``: every band at once, the queries as they come, for few) must give
+exactly the comparisons that a query and a target sharing the band value (or one a mask
+away) and passing the limits make: ``join_few`` a row per band that finds it.
 """
 
 import numpy as np
@@ -55,20 +56,21 @@ def _expected(band, masks, q_item, first, last, phash, dhash, trims, trim_counts
     return sorted(rows)
 
 
-def _sorted(band, phash, dhash, targets):
-    tp, td = phash[targets], dhash[targets]
-    order, starts = bandjoin.band_sorted(tp, td, band)
-    return targets[order], tp[order], td[order], starts
-
-
 def _rows(rows):
     return sorted(map(tuple, rows.tolist()))
 
 
-def _join(band, masks, q_item, first, last, phash, dhash, trims, trim_counts, targets, *, grouped, buffer=0):
+def _join(band, masks, q_item, first, last, phash, dhash, trims, trim_counts, targets, *, buffer=0):
     work, refs = np.empty((buffer, 2), dtype=np.uint64), np.empty(buffer, dtype=np.int32)
+    table = bandjoin.band_sorted(targets, phash[targets], dhash[targets], band)
     return _rows(bandjoin.join_band(band, masks, q_item, first, last, phash, dhash, trims, trim_counts,
-                                    *_sorted(band, phash, dhash, targets), *LIMITS.values(), work, refs, grouped))
+                                    *table, *LIMITS.values(), work, refs))
+
+
+def _join_few(masks, q_item, first, last, phash, dhash, trims, trim_counts, targets):
+    tables = [bandjoin.band_sorted(targets, phash[targets], dhash[targets], band) for band in range(photohash.BANDS)]
+    return _rows(bandjoin.join_few(masks, q_item, first, last, phash, dhash, trims, trim_counts,
+                                   *(np.stack(column) for column in zip(*tables, strict=True)), *LIMITS.values()))
 
 
 @pytest.mark.parametrize("radius", [0, 1])
@@ -76,12 +78,13 @@ def test_both_joins_give_exactly_the_comparisons_of_all_pairs(radius):
     phash, dhash, trims, trim_counts = _photos(300, seed=radius)
     masks = np.array(photohash._masks(radius), dtype=np.int64)
     items = np.arange(len(phash), dtype=np.int64)
+    every_band = []
     for band in range(photohash.BANDS):
         expected = _expected(band, masks, items, 0, 15, phash, dhash, trims, trim_counts, items)
         assert expected  # the planted copies make comparisons in every band
-        for grouped in (False, True):
-            assert _join(band, masks, items, 0, 15, phash, dhash, trims, trim_counts, items,
-                         grouped=grouped) == expected
+        assert _join(band, masks, items, 0, 15, phash, dhash, trims, trim_counts, items) == expected
+        every_band += expected
+    assert _join_few(masks, items, 0, 15, phash, dhash, trims, trim_counts, items) == sorted(every_band)
 
 
 def test_some_queries_against_some_targets_and_the_buffers():
@@ -93,12 +96,29 @@ def test_some_queries_against_some_targets_and_the_buffers():
     old = np.arange(0, 300, dtype=np.int64)
     everything = np.arange(400, dtype=np.int64)
     for q_item, first, targets in ((new, 0, everything), (old, 1, new)):
+        every_band = []
         for band in range(photohash.BANDS):
             expected = _expected(band, masks, q_item, first, 15, phash, dhash, trims, trim_counts, targets)
-            for grouped in (False, True):
-                for buffer in (0, 10, 100_000):  # too short: a new one is taken
-                    assert _join(band, masks, q_item, first, 15, phash, dhash, trims, trim_counts, targets,
-                                 grouped=grouped, buffer=buffer) == expected
+            for buffer in (0, 10, 100_000):  # too short: a new one is taken
+                assert _join(band, masks, q_item, first, 15, phash, dhash, trims, trim_counts, targets,
+                             buffer=buffer) == expected
+            every_band += expected
+        assert every_band
+        assert _join_few(masks, q_item, first, 15, phash, dhash, trims, trim_counts, targets) == sorted(every_band)
+
+
+def test_many_rows_from_few_targets_grow_the_output():
+    # 2 000 copies of one photo against 40 of its copies: 80 000 comparisons in every band,
+    # far beyond the first output buffer (1 024 rows).
+    rng = np.random.default_rng(5)
+    phash = np.full(2_040, rng.integers(0, 2**64, dtype=np.uint64), dtype=np.uint64)
+    dhash = np.full(2_040, rng.integers(0, 2**64, dtype=np.uint64), dtype=np.uint64)
+    trims = np.zeros((2_040, 0, 2), dtype=np.uint64)
+    counts = np.zeros(2_040, dtype=np.int64)
+    rows = _join_few(np.zeros(1, dtype=np.int64), np.arange(2_000), 0, 0, phash, dhash, trims, counts,
+                     np.arange(2_000, 2_040))
+    assert len(rows) == 2_000 * 40 * photohash.BANDS
+    assert rows[0] == (0, 0, 2_000, 0, 0) and rows[-1] == (1_999, 0, 2_039, 0, 0)
 
 
 def test_a_signature_range_and_the_band_order():
@@ -106,13 +126,15 @@ def test_a_signature_range_and_the_band_order():
     trim_counts[:] = len(photohash.TRIM_WINDOWS)
     items = np.arange(200, dtype=np.int64)
     masks = np.zeros(1, dtype=np.int64)
-    whole = _join(2, masks, items, 0, 15, phash, dhash, trims, trim_counts, items, grouped=True)
-    parts = sorted(_join(2, masks, items, 0, 7, phash, dhash, trims, trim_counts, items, grouped=True)
-                   + _join(2, masks, items, 8, 15, phash, dhash, trims, trim_counts, items, grouped=False))
+    whole = _join(2, masks, items, 0, 15, phash, dhash, trims, trim_counts, items)
+    parts = sorted(_join(2, masks, items, 0, 7, phash, dhash, trims, trim_counts, items)
+                   + _join(2, masks, items, 8, 15, phash, dhash, trims, trim_counts, items))
     assert parts == whole
-    order, starts = bandjoin.band_sorted(phash, dhash, 5)
+    s_item, sp, sd, starts = bandjoin.band_sorted(items + 1000, phash, dhash, 5)
     values = ((phash >> np.uint64(16)) & np.uint64(0xFFFF)).astype(np.int64)
-    assert np.array_equal(order, np.argsort(values, kind="stable"))
+    order = np.argsort(values, kind="stable")
+    assert np.array_equal(s_item, order + 1000)
+    assert np.array_equal(sp, phash[order]) and np.array_equal(sd, dhash[order])
     assert np.array_equal(starts, np.concatenate(([0], np.cumsum(np.bincount(values, minlength=1 << 16)))))
 
 
