@@ -34,7 +34,7 @@ from reliefsvc.contracts.models import Contract, contract_village
 from reliefsvc.db import utcnow
 from reliefsvc.evidence.models import Photo, RecordPhoto, RecordStatus, ServiceRecord
 from reliefsvc.extensions import db
-from reliefsvc.integrity import events, rules
+from reliefsvc.integrity import events, photocolumns, rules
 from reliefsvc.integrity.models import CODE_LABELS, IntegrityFlag, IntegrityRun
 from reliefsvc.providers.models import Staff
 from reliefsvc.regions.models import Region
@@ -416,7 +416,7 @@ def _int_columns(query, width: int):
 
 def _driver_batches(query, size: int = 10_000):
     """The rows of ``query`` from the driver's cursor, a list of tuples at a time."""
-    cursor = _driver_cursor(query)
+    cursor = photocolumns.driver_cursor(query)
     try:
         while rows := cursor.fetchmany(size):
             yield rows
@@ -440,7 +440,7 @@ def _photo_reuse_flags(thresholds: rules.PerContract) -> list[rules.Flag]:
     """PHOTO_REUSED over every photo of the records held (rejected ones aside), read as
     columns through the driver's cursor, each table in the order of its key (no lookup
     of a photo or a record per link): the records' ids and contracts, the links (record,
-    position, photo), the photos' hashes and windows (``_photo_columns``); then the
+    position, photo), the photos' hashes and windows (``photocolumns.kept``); then the
     colours only of the photos the index pairs and the ledger numbers only of the
     flagged records. Records in id order, each record's photos in order: the order
     ``load_facts`` gives, so the same flags."""
@@ -473,7 +473,7 @@ def _photo_reuse_flags(thresholds: rules.PerContract) -> list[rules.Flag]:
     owner, position, photo_id = links[:, 0].copy(), links[:, 1].copy(), links[:, 2].copy()
     contract_of_photo = records[at, 1].copy()
     del links, records, at
-    columns = _kept_photo_columns()
+    columns = photocolumns.kept()
     if columns is None:
         ids = np.zeros(0, dtype=np.int64)
         trims, counts = np.zeros((0, 0, 2), dtype=np.uint64), np.zeros(0, dtype=np.int64)
@@ -556,7 +556,7 @@ def _note_partners(live: list) -> set[int]:
     cap = max(t.notes_max_edits for t in in_force)
     new_ids = {row[0] for row in live}
     providers = sorted({row[4] for row in live})
-    cursor = _driver_cursor(
+    cursor = photocolumns.driver_cursor(
         sa.select(ServiceRecord.id, Contract.provider_id, ServiceRecord.notes)
         .join(Contract, Contract.id == ServiceRecord.contract_id)
         .where(Contract.provider_id.in_(providers), ServiceRecord.case_id.is_not(None),
@@ -593,7 +593,7 @@ def _photo_partners(context_new: set[int]) -> set[int]:
     """Ids of archive records whose photos are the same picture as a photo of ``context_new``.
 
     Reads the hashes and windows of every photo held straight into arrays
-    (``_photo_columns``: no object per photo; the colours only of the photos the index
+    (``photocolumns.kept``: no object per photo; the colours only of the photos the index
     pairs) and joins the new photos with all of them through the
     banded index (``near_duplicates_arrays`` with ``involving``): the new photos'
     signatures against every full frame, and every photo's windows against the new
@@ -607,7 +607,7 @@ def _photo_partners(context_new: set[int]) -> set[int]:
         RecordPhoto.record_id.in_(sorted(context_new))))) if context_new else set()
     if not new_photo_ids:
         return set()
-    held = _kept_photo_columns()
+    held = photocolumns.kept()
     if held is None:
         return set()
     ids, ph, dh, all_trims, all_counts = held
@@ -656,283 +656,6 @@ def _photo_partners(context_new: set[int]) -> set[int]:
     partner_photos = ids[np.isin(node_of, np.fromiter(nodes, dtype=np.int64))].tolist()
     return {rid for chunk in _chunks(partner_photos) for rid in db.session.scalars(
         sa.select(RecordPhoto.record_id).where(RecordPhoto.photo_id.in_(chunk)))}
-
-
-_HASHED = sa.and_(Photo.phash.is_not(None), Photo.dhash.is_not(None))
-
-
-def _photo_columns():
-    """``ids, phash, dhash, windows, window counts`` of every hashed photo in id order, as
-    arrays (``photohash.trims_array``), or None when there is none, read from the
-    database (``_read_photo_columns``; a run goes through ``_kept_photo_columns``)."""
-    read = _read_photo_columns()
-    return None if read is None else read[0]
-
-
-def _read_photo_columns(after: int = 0):
-    """The columns of ``_photo_columns`` of the hashed photos with an id above ``after``,
-    with their fingerprint (``_photo_fingerprint``; None when the photos had to be read
-    again a row at a time), or None when there is none. The numbers come as one row of
-    plain integers per photo, a batch at a time; on SQLite and PostgreSQL the windows come
-    as a few blobs of ``_WINDOW_PIECE`` photos each, concatenated by the database
-    (``group_concat`` / ``string_agg``) and each checked against the first read (count,
-    sum of ids, sum of lengths), else a row at a time."""
-    import numpy as np
-
-    from reliefsvc.integrity import photohash
-
-    length = sa.func.coalesce(sa.func.length(Photo.trim_hashes), 0)
-    cursor = _driver_cursor(sa.select(Photo.id, Photo.phash, Photo.dhash, length, Photo.hash_version)
-                            .where(_HASHED, Photo.id > after).order_by(Photo.id))
-    parts = []
-    try:
-        while rows := cursor.fetchmany(100_000):
-            parts.append(np.array(rows, dtype=np.int64).reshape(-1, 5))
-    finally:
-        cursor.close()
-    if not parts:
-        return None
-    numbers = np.concatenate(parts)
-    del parts, rows
-    ids, lengths = numbers[:, 0].copy(), numbers[:, 3].copy()
-    ph, dh = numbers[:, 1].copy().view(np.uint64), numbers[:, 2].copy().view(np.uint64)
-    fingerprint = (len(ids), int(ids.sum()), int(numbers[:, 4].sum()),
-                   int(np.fmod(numbers[:, 1], _FINGERPRINT_MOD).sum()),
-                   int(np.fmod(numbers[:, 2], _FINGERPRINT_MOD).sum()), int(lengths.sum()))
-    del numbers
-    pieces = _windows_in_pieces(ids, lengths)
-    if pieces is not None:
-        return (ids, ph, dh, *pieces), fingerprint
-    cursor = _driver_cursor(sa.select(Photo.trim_hashes).where(_HASHED, Photo.id > after).order_by(Photo.id))
-    try:
-        blobs = [None if blob is None else bytes(blob) for (blob,) in cursor.fetchall()]
-    finally:
-        cursor.close()
-    if len(blobs) != len(ids):  # photos came or went between the two reads: read them together
-        cursor = _driver_cursor(sa.select(Photo.id, Photo.phash, Photo.dhash, Photo.trim_hashes)
-                                .where(_HASHED, Photo.id > after).order_by(Photo.id))
-        try:
-            rows = cursor.fetchall()
-        finally:
-            cursor.close()
-        ids = np.array([r[0] for r in rows], dtype=np.int64)
-        ph = np.array([r[1] for r in rows], dtype=np.int64).view(np.uint64)
-        dh = np.array([r[2] for r in rows], dtype=np.int64).view(np.uint64)
-        blobs = [None if r[3] is None else bytes(r[3]) for r in rows]
-        fingerprint = None
-        if not len(ids):
-            return None
-    trims, counts = photohash.trims_array(blobs)
-    return (ids, ph, dh, trims, counts), fingerprint
-
-
-# --- The photo columns kept between runs ------------------------------------------------------
-#
-# Every run needs the hashes and windows of every photo held (PHOTO_REUSED looks across
-# all of them); read from the database they cost seconds at a million photos, most of an
-# incremental run. Photos are content-addressed and never change, but for the rehash job
-# (which sets ``hash_version``), so a run keeps the columns it read in a file of the
-# instance folder and the next run reads from the database only the photos added since,
-# after checking that the photos the file holds are still those in the database: their
-# fingerprint (how many, the sums of their ids, of their ``hash_version``, of their pHash
-# and dHash modulo a prime and of the lengths of their windows) is compared with one
-# aggregate query. A photo deleted, hashed again or written over (even in a transaction
-# rolled back, whose ids SQLite gives out again) changes it, and the whole file is read
-# again from the database. The file is an optimisation only: any fault reading or
-# writing it falls back to the database.
-
-#: The first words of the file: what it is and its layout.
-_KEPT_MAGIC, _KEPT_FORMAT = 0x5245_4C49_4546_5048, 1
-#: The prime of the fingerprint's sums of hashes (the sums stay far within 64 bits).
-_FINGERPRINT_MOD = 1_000_003
-#: Words of the file's header: magic, format, photos, windows per photo, highest id, fingerprint (6).
-_KEPT_HEADER = 11
-
-
-def _kept_path():
-    """The file of this database's kept photo columns, in the instance folder."""
-    import hashlib
-    from pathlib import Path
-
-    url = db.session.connection().engine.url.render_as_string(hide_password=True)
-    key = hashlib.sha256(url.encode()).hexdigest()[:16]
-    return Path(current_app.instance_path) / "integrity" / f"photo-columns-{key}.bin"
-
-
-def _photo_fingerprint(hi: int) -> tuple[int, ...]:
-    """The fingerprint of the hashed photos with an id up to ``hi``, as the database has them."""
-    p = _FINGERPRINT_MOD
-    total = sa.func.coalesce
-    row = db.session.execute(sa.select(
-        sa.func.count(), total(sa.func.sum(Photo.id), 0), total(sa.func.sum(Photo.hash_version), 0),
-        total(sa.func.sum(Photo.phash % p), 0), total(sa.func.sum(Photo.dhash % p), 0),
-        total(sa.func.sum(total(sa.func.length(Photo.trim_hashes), 0)), 0)).where(_HASHED, Photo.id <= hi)).one()
-    return tuple(int(v) for v in row)
-
-
-def _read_kept(path):
-    """``(highest id, fingerprint, columns)`` from the file (mapped, not read), or None."""
-    import numpy as np
-
-    try:
-        if not path.exists():
-            return None
-        data = np.memmap(path, dtype=np.uint8, mode="r")
-        header = data[:8 * _KEPT_HEADER].view(np.int64)
-        magic, version, n, width, hi = (int(v) for v in header[:5])
-        if magic != _KEPT_MAGIC or version != _KEPT_FORMAT or len(data) != 8 * (_KEPT_HEADER + 4 * n + 2 * n * width):
-            return None
-    except (OSError, ValueError):
-        return None
-    at = 8 * _KEPT_HEADER
-
-    def take(count: int, dtype):
-        nonlocal at
-        out = data[at:at + 8 * count].view(dtype)
-        at += 8 * count
-        return out
-
-    ids, ph, dh, counts = take(n, np.int64), take(n, np.uint64), take(n, np.uint64), take(n, np.int64)
-    trims = take(2 * n * width, np.uint64).reshape(n, width, 2)
-    return hi, tuple(int(v) for v in header[5:_KEPT_HEADER]), (ids, ph, dh, trims, counts)
-
-
-def _write_kept(path, columns, fingerprint: tuple[int, ...]) -> None:
-    """Write the columns and their fingerprint to a new file that then takes the old one's
-    place (a run that still reads the old one keeps it)."""
-    import os
-    import tempfile
-
-    import numpy as np
-
-    ids, ph, dh, trims, counts = columns
-    header = np.array([_KEPT_MAGIC, _KEPT_FORMAT, len(ids), trims.shape[1], int(ids[-1]), *fingerprint],
-                      dtype=np.int64)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(prefix=".photo-columns-", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                for array, dtype in ((header, np.int64), (ids, np.int64), (ph, np.uint64), (dh, np.uint64),
-                                     (counts, np.int64), (trims, np.uint64)):
-                    out.write(memoryview(np.ascontiguousarray(array, dtype=dtype)).cast("B"))
-            os.replace(temporary, path)
-        except BaseException:
-            os.unlink(temporary)
-            raise
-    except OSError as error:
-        current_app.logger.warning("integrity: the photo columns could not be kept (%s)", error)
-
-
-def _joined_columns(old, new):
-    """Two sets of photo columns (``new`` after ``old`` in id order) as one."""
-    import numpy as np
-
-    width = max(old[3].shape[1], new[3].shape[1])
-
-    def wide(trims):
-        if trims.shape[1] == width:
-            return trims
-        out = np.zeros((len(trims), width, 2), dtype=np.uint64)
-        out[:, :trims.shape[1]] = trims
-        return out
-
-    return (np.concatenate((old[0], new[0])), np.concatenate((old[1], new[1])), np.concatenate((old[2], new[2])),
-            np.concatenate((wide(old[3]), wide(new[3]))), np.concatenate((old[4], new[4])))
-
-
-def _kept_photo_columns():
-    """``_photo_columns()``, through the file a run keeps: the photos it holds, if the
-    database still has them as they were, and the photos added since from the database;
-    the file then brought up to date."""
-    path = _kept_path()
-    kept = _read_kept(path)
-    if kept is not None:
-        hi, fingerprint, old = kept
-        if _photo_fingerprint(hi) == fingerprint:
-            read = _read_photo_columns(after=hi)
-            if read is None:
-                return old
-            new, added = read
-            columns = _joined_columns(old, new)
-            if added is not None:
-                _write_kept(path, columns, tuple(a + b for a, b in zip(fingerprint, added, strict=True)))
-            return columns
-    read = _read_photo_columns()
-    if read is None:
-        return None
-    columns, fingerprint = read
-    if fingerprint is not None:
-        _write_kept(path, columns, fingerprint)
-    return columns
-
-
-#: Photos whose windows come in one blob (``_windows_in_pieces``): ~15 MB a piece.
-_WINDOW_PIECE = 65_536
-
-
-def _windows_in_pieces(ids, lengths):
-    """``photohash.trims_array`` of the photos ``ids`` (ascending; ``lengths``: of their
-    stored windows) read as blobs the database joins, a piece of ids at a time, into one
-    array; None when the database cannot join blobs or a piece does not match."""
-    import numpy as np
-
-    if (lengths % 16).any():
-        return None
-    sizes = lengths // 16
-    width = int(sizes.max()) if len(sizes) else 0
-    out = np.zeros((len(ids), width, 2), dtype=np.uint64)
-    if not width:
-        return out, sizes
-    for r0 in range(0, len(ids), _WINDOW_PIECE):
-        r1 = min(r0 + _WINDOW_PIECE, len(ids))
-        joined = _joined_windows(int(ids[r0]), int(ids[r1 - 1]))
-        if joined is None:
-            return None
-        blob, count, id_sum, length_sum = joined
-        if (count != r1 - r0 or id_sum != int(ids[r0:r1].sum()) or length_sum != int(lengths[r0:r1].sum())
-                or len(blob) != length_sum):
-            return None  # photos came or went between the reads
-        piece = np.frombuffer(blob, dtype=">u8").reshape(-1, 2)
-        part = sizes[r0:r1]
-        if (part == width).all():
-            out[r0:r1] = piece.reshape(r1 - r0, width, 2)
-        else:
-            out[r0:r1][np.arange(width)[None, :] < part[:, None]] = piece
-        del blob, piece
-    return out, sizes
-
-
-def _joined_windows(lo: int | None = None, hi: int | None = None) -> tuple[bytes, int, int, int] | None:
-    """The windows of every hashed photo (with an id from ``lo`` to ``hi``) in id order as
-    one blob, with the count, the sum of the ids and of the blobs' lengths, or None on a
-    database that cannot join blobs."""
-    connection = db.session.connection()
-    assert Photo.__table__.name == "photo"
-    if connection.dialect.name == "sqlite":
-        # The subquery's order is kept by the aggregate over it (the rows come in id = rowid order).
-        sql = ("SELECT CAST(group_concat(trim_hashes, '') AS BLOB), count(*), sum(id), "
-               "sum(coalesce(length(trim_hashes), 0)) FROM (SELECT id, trim_hashes FROM photo "
-               "WHERE phash IS NOT NULL AND dhash IS NOT NULL AND id BETWEEN :lo AND :hi ORDER BY id)")
-    elif connection.dialect.name == "postgresql":
-        sql = ("SELECT string_agg(trim_hashes, ''::bytea ORDER BY id), count(*), sum(id), "
-               "sum(coalesce(length(trim_hashes), 0)) FROM photo "
-               "WHERE phash IS NOT NULL AND dhash IS NOT NULL AND id BETWEEN :lo AND :hi")
-    else:  # pragma: no cover - the platform runs on these two
-        return None
-    bounds = {"lo": -(1 << 63) if lo is None else lo, "hi": (1 << 63) - 1 if hi is None else hi}
-    row = connection.execute(sa.text(sql), bounds).one()
-    return bytes(row[0] or b""), int(row[1]), int(row[2] or 0), int(row[3] or 0)
-
-
-def _driver_cursor(query):
-    """The database driver's own cursor over ``query`` (its parameters written in): rows
-    as the driver's tuples, for columns read into arrays without an object per row."""
-    connection = db.session.connection()
-    sql = str(query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
-    cursor = connection.connection.cursor()
-    cursor.execute(sql)
-    return cursor
 
 
 def _store(found: list[rules.Flag], decided: set[int], months: dict, result: RunResult,

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from reliefsvc.evidence import service as records
 from reliefsvc.evidence.models import ServiceRecord
-from reliefsvc.integrity import service
+from reliefsvc.integrity import photocolumns, service
 from reliefsvc.integrity.models import IntegrityFlag, IntegrityRun
 from reliefsvc.security.models import Role
 
@@ -194,13 +194,13 @@ def test_the_incremental_run_reads_the_photo_columns_the_database_joined_as_a_ro
         add(scene, T0 + timedelta(days=n), 40, case=n, kind="home_visit", photos=[photo_bytes(20 + n)])
     db.session.execute(sa.update(Photo).where(Photo.id == db.session.scalar(sa.select(sa.func.min(Photo.id))))
                        .values(trim_hashes=None))
-    assert service._joined_windows()[1:3] == (3, sum(db.session.scalars(sa.select(Photo.id))))
-    joined = service._photo_columns()
+    assert photocolumns._joined_windows()[1:3] == (3, sum(db.session.scalars(sa.select(Photo.id))))
+    joined = photocolumns.read_all()
     assert joined[3].shape[1] == 15 and sorted(joined[4].tolist()) == [0, 15, 15]
-    monkeypatch.setattr(service, "_WINDOW_PIECE", 2)  # two pieces: photos 1-2, then 3
-    in_pieces = service._photo_columns()
-    monkeypatch.setattr(service, "_joined_windows", lambda *bounds: None)
-    by_row = service._photo_columns()
+    monkeypatch.setattr(photocolumns, "_WINDOW_PIECE", 2)  # two pieces: photos 1-2, then 3
+    in_pieces = photocolumns.read_all()
+    monkeypatch.setattr(photocolumns, "_joined_windows", lambda *bounds: None)
+    by_row = photocolumns.read_all()
     assert all(np.array_equal(a, b) for a, b in zip(joined, by_row, strict=True))
     assert all(np.array_equal(a, b) for a, b in zip(joined, in_pieces, strict=True))
 
@@ -238,29 +238,43 @@ def _same_columns(a, b) -> bool:
 def test_the_photo_columns_a_run_keeps_follow_new_rehashed_and_deleted_photos(scene, db, photo_bytes, monkeypatch):
     from reliefsvc.evidence.models import Photo, RecordPhoto
 
-    path = service._kept_path()
+    path = photocolumns.kept_path()
     path.unlink(missing_ok=True)
+    monkeypatch.setattr(photocolumns, "_spare", lambda photos: photos + 2)  # room for two more photos
     for n in range(3):
         add(scene, T0 + timedelta(days=n), 40, case=n, kind="home_visit", photos=[photo_bytes(30 + n)])
     service.run()
     assert path.exists()
-    read = service._read_photo_columns
+    read = photocolumns.read
     asked = []
-    monkeypatch.setattr(service, "_read_photo_columns", lambda after=0: asked.append(after) or read(after))
+    monkeypatch.setattr(photocolumns, "read", lambda after=0: asked.append(after) or read(after))
 
     def kept_is_fresh() -> bool:
-        return _same_columns(service._kept_photo_columns(), read()[0])
+        return _same_columns(photocolumns.kept(), read()[0])
+
+    def on_file() -> tuple[int, int]:
+        header = photocolumns.read_kept(path)[0]
+        return header["photos"], header["room"]
 
     ids = sorted(db.session.scalars(sa.select(Photo.id)))
+    assert on_file() == (3, 5)
     # Nothing new: only the photos after the last one kept are asked for.
     assert kept_is_fresh() and asked == [ids[-1]]
-    # A new photo: read alone, and kept for the next run.
+    # A new photo: read alone, and written into the file's room for the next run.
+    inode = path.stat().st_ino
     add(scene, T0 + timedelta(days=4), 40, case=3, kind="home_visit", photos=[photo_bytes(34)])
     asked.clear()
     assert kept_is_fresh() and asked == [ids[-1]]
+    assert on_file() == (4, 5) and path.stat().st_ino == inode  # the same file, written in place
     newest = max(db.session.scalars(sa.select(Photo.id)))
     asked.clear()
     assert kept_is_fresh() and asked == [newest]
+    # Two more than the room left: a new file, with room again.
+    add(scene, T0 + timedelta(days=5), 40, case=1, kind="home_visit", photos=[photo_bytes(36), photo_bytes(37)])
+    asked.clear()
+    assert kept_is_fresh() and asked == [newest]
+    assert on_file() == (6, 8) and path.stat().st_ino != inode
+    newest = max(db.session.scalars(sa.select(Photo.id)))
     # The rehash job gives a photo new hashes and windows (and a new hash_version): all read again.
     blob = db.session.scalar(sa.select(Photo.trim_hashes).where(Photo.id == ids[1]))
     db.session.execute(sa.update(Photo).where(Photo.id == ids[1]).values(
@@ -274,13 +288,19 @@ def test_the_photo_columns_a_run_keeps_follow_new_rehashed_and_deleted_photos(sc
     db.session.expunge(gone)
     asked.clear()
     assert kept_is_fresh() and asked == [0]
-    add(scene, T0 + timedelta(days=5), 40, case=3, kind="home_visit", photos=[photo_bytes(35)])
+    add(scene, T0 + timedelta(days=6), 40, case=3, kind="home_visit", photos=[photo_bytes(35)])
+    assert kept_is_fresh()
+    # Photos the header does not count yet (a run stopped between the two writes) are not read.
+    header, _columns = photocolumns.read_kept(path)
+    with open(path, "r+b") as out:
+        out.seek(photocolumns._offsets(header["room"], header["width"])[0] + 8 * header["photos"])
+        out.write((123_456_789).to_bytes(8, "little"))
     assert kept_is_fresh()
     # A damaged file is read from the database again, and written anew.
     path.write_bytes(b"not the columns")
     asked.clear()
     assert kept_is_fresh() and asked == [0]
-    assert service._read_kept(path) is not None
+    assert photocolumns.read_kept(path) is not None
 
 
 def test_an_incremental_run_does_not_pair_a_photo_with_a_record_sent_back_or_deleted(scene, db, photo_bytes):
