@@ -139,8 +139,8 @@ def join_band(band, masks, q_item, q_first, q_last, phash, dhash, trims, trim_co
     and stay in the processor's cache: met in the order they come, each query's run was a
     jump into memory, at a million photos a cache miss per query and most of the join's
     time. One band at a time: the band's bits of presence and its targets stay in the
-    nearest caches (all eight bands in one pass over the queries took four times as
-    long). Few targets: ``join_few``.
+    nearest caches (all eight bands in one pass over the queries took four times as long,
+    measured while the probe was still a call). Few targets: ``join_few``.
     """
     from_d, shift = _band(band)
     present = _present(starts)
