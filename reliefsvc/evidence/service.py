@@ -297,16 +297,20 @@ def _timeline_statements(own_only: bool, limit: int) -> tuple[sa.Select, sa.Sele
     cost as much as running them."""
     from reliefsvc.providers.models import Provider
 
-    services = (sa.select(ServiceRecord.id, ServiceType.name_zh, ServiceRecord.started_at, ServiceRecord.minutes,
-                          Provider.name, Staff.name, ServiceRecord.status, ServiceRecord.notes)
-                .join(Contract, Contract.id == ServiceRecord.contract_id)
-                .join(Provider, Provider.id == Contract.provider_id)
-                .join(Staff, Staff.id == ServiceRecord.worker_id)
-                .join(ServiceType, ServiceType.code == ServiceRecord.service_type_code)
+    def lookup(column, where):  # a primary-key lookup per row (joined, the contracts were hashed whole)
+        return sa.select(column).where(where).correlate(ServiceRecord).scalar_subquery()
+
+    provider = (sa.select(Provider.name).join(Contract, Contract.provider_id == Provider.id)
+                .where(Contract.id == ServiceRecord.contract_id).correlate(ServiceRecord).scalar_subquery())
+    services = (sa.select(ServiceRecord.id, lookup(ServiceType.name_zh, ServiceType.code == ServiceRecord.service_type_code),
+                          ServiceRecord.started_at, ServiceRecord.minutes, provider,
+                          lookup(Staff.name, Staff.id == ServiceRecord.worker_id), ServiceRecord.status,
+                          ServiceRecord.notes)
                 .where(ServiceRecord.case_id == sa.bindparam("case_id"))
                 .order_by(ServiceRecord.started_at.desc(), ServiceRecord.id.desc()).limit(limit))
     if own_only:
-        services = services.where(Provider.organisation_id == sa.bindparam("organisation_id"))
+        services = services.where(ServiceRecord.contract_id.in_(
+            sa.select(Contract.id).join(Provider).where(Provider.organisation_id == sa.bindparam("organisation_id"))))
     photos = (sa.select(RecordPhoto.record_id, RecordPhoto.photo_id)
               .where(RecordPhoto.record_id.in_(sa.bindparam("ids", expanding=True)))
               .order_by(RecordPhoto.record_id, RecordPhoto.position))

@@ -156,20 +156,26 @@ def index():
 def _row_columns() -> sa.Select:
     """What the record list's rows show, for the records ``:ids``, as plain columns: one
     statement, built once (built on each request, its joins, alias and subquery were a
-    tenth of the page's Python calls)."""
-    photos = (sa.select(sa.func.count()).where(RecordPhoto.record_id == ServiceRecord.id)
-              .correlate(ServiceRecord).scalar_subquery())
-    village = sa.orm.aliased(Region)
-    return (sa.select(ServiceRecord.id, ServiceRecord.record_ref, ServiceRecord.status, ServiceRecord.review_reason,
-                      ServiceRecord.risk_score, ServiceRecord.started_at, ServiceRecord.minutes,
-                      ServiceType.name_zh.label("type_name"), Case.head_name, village.name.label("village_name"),
-                      Staff.name.label("worker_name"), Contract.contract_no, photos.label("photo_count"))
-            .join(ServiceType, ServiceType.code == ServiceRecord.service_type_code)
-            .join(Staff, Staff.id == ServiceRecord.worker_id)
-            .join(Contract, Contract.id == ServiceRecord.contract_id)
-            .outerjoin(Case, Case.id == ServiceRecord.case_id)
-            .outerjoin(village, village.id == Case.village_id)
-            .where(ServiceRecord.id.in_(sa.bindparam("ids", expanding=True))))
+    tenth of the page's Python calls). The names come from correlated subqueries, each a
+    primary-key lookup per row: joined, PostgreSQL hashed the whole staff and contract
+    tables for 50 rows (2.0 ms a page at a province against 1.1 ms)."""
+
+    def lookup(column, where):
+        return sa.select(column).where(where).correlate(ServiceRecord).scalar_subquery()
+
+    photos = lookup(sa.func.count(), RecordPhoto.record_id == ServiceRecord.id)
+    village = (sa.select(Region.name).join(Case, Case.village_id == Region.id)
+               .where(Case.id == ServiceRecord.case_id).correlate(ServiceRecord).scalar_subquery())
+    return sa.select(
+        ServiceRecord.id, ServiceRecord.record_ref, ServiceRecord.status, ServiceRecord.review_reason,
+        ServiceRecord.risk_score, ServiceRecord.started_at, ServiceRecord.minutes,
+        lookup(ServiceType.name_zh, ServiceType.code == ServiceRecord.service_type_code).label("type_name"),
+        lookup(Case.head_name, Case.id == ServiceRecord.case_id).label("head_name"),
+        village.label("village_name"),
+        lookup(Staff.name, Staff.id == ServiceRecord.worker_id).label("worker_name"),
+        lookup(Contract.contract_no, Contract.id == ServiceRecord.contract_id).label("contract_no"),
+        photos.label("photo_count"),
+    ).where(ServiceRecord.id.in_(sa.bindparam("ids", expanding=True)))
 
 
 class RowPage(Pagination):
