@@ -9,6 +9,7 @@ import hashlib
 import os
 import secrets
 import tempfile
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -211,11 +212,16 @@ def _listed(shown: sa.Select, sort) -> list | None:
     return sort(rows) if len(rows) <= LIST_AT_MOST else None
 
 
-def _matches(shown: sa.Select, key, search, text: str | None, chosen: int | None) -> list:
-    """The rows ``shown`` matching the search ``text`` (at most MATCHES_SHOWN) and the one ``chosen``."""
-    rows = db.session.execute(shown.where(key.in_(search(text))).limit(MATCHES_SHOWN)).all() if text else []
+def _matches(shown: Callable[[], sa.Select], key, search, text: str | None, chosen: int | None) -> list:
+    """The rows of the query ``shown()`` matching the search ``text`` (at most MATCHES_SHOWN)
+    and the one ``chosen``; the query is built only when there is a search or a choice (an
+    unfiltered list in a province built three it never ran, 1.3 ms a page)."""
+    if not text and not chosen:
+        return []
+    query = shown()
+    rows = db.session.execute(query.where(key.in_(search(text))).limit(MATCHES_SHOWN)).all() if text else []
     if chosen and all(r.id != chosen for r in rows):
-        rows = db.session.execute(shown.where(key == chosen)).all() + rows
+        rows = db.session.execute(query.where(key == chosen)).all() + rows
     return rows
 
 
@@ -291,19 +297,17 @@ def _filter_choices(filters: dict) -> dict:
     lists = _filter_lists()
     contract_list, contract_search = lists["contracts"], lists["contracts"] is None
     worker_list, worker_search = lists["workers"], lists["workers"] is None
-    if contract_search or worker_search:
-        contract_rows, worker_rows = _filter_rows()
-        if contract_search:
-            contract_list = _matches(contract_rows, Contract.id, service.contracts_matching,
-                                     filters.get("contract_q"), filters.get("contract_id"))
-        if worker_search:
-            worker_list = _matches(worker_rows, Staff.id, service.workers_matching, filters.get("worker_q"),
-                                   filters.get("worker_id"))
+    if contract_search:
+        contract_list = _matches(lambda: _filter_rows()[0], Contract.id, service.contracts_matching,
+                                 filters.get("contract_q"), filters.get("contract_id"))
+    if worker_search:
+        worker_list = _matches(lambda: _filter_rows()[1], Staff.id, service.workers_matching, filters.get("worker_q"),
+                               filters.get("worker_id"))
     township_id = filters.get("township_id")
     township_search = lists["townships"] is None
     if township_search:
         townships = _options(
-            _matches(_township_rows(), Region.id, service.townships_matching, filters.get("township_q"), township_id),
+            _matches(_township_rows, Region.id, service.townships_matching, filters.get("township_q"), township_id),
             township_id, lambda t: f"{t.name} · {t.county_name}" if t.county_name else t.name)
     else:
         if len(lists["townships"].pairs) == 1:
