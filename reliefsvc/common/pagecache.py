@@ -77,8 +77,14 @@ class FigureCache:
 
     def computing(self, key: tuple) -> threading.Lock:
         """The lock a thread holds while it computes ``key`` (the others of its process wait for
-        its entry rather than all computing the same figures when an entry runs out)."""
+        its entry rather than all computing the same figures when an entry runs out). Locks
+        not held are let go beyond twice ``max_entries`` keys (the record list's counts are
+        kept per filter: their keys have no end); a key whose lock was let go while a thread
+        waited for it is at worst computed twice."""
         with self._lock:
+            if key not in self._computing and len(self._computing) >= 2 * self.max_entries:
+                for idle in [k for k, lock in self._computing.items() if not lock.locked()]:
+                    del self._computing[idle]
             return self._computing.setdefault(key, threading.Lock())
 
     def get(self, key: tuple) -> Entry | None:

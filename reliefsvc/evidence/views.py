@@ -145,7 +145,8 @@ def index():
         elif parent:
             filters["township_id"] = parent
     matching = service.records_for(current_user, **filters)
-    page = RowPage(matching=matching, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = RowPage(matching=matching, per_page=current_app.config["PAGE_SIZE"], error_out=False,
+                   count_key=tuple(sorted(filters.items())))
     more = page.total > COUNT_AT_MOST
     if more:
         page.total = COUNT_AT_MOST
@@ -198,9 +199,17 @@ class RowPage(Pagination):
         return sorted(rows, key=lambda r: order[r.id])
 
     def _query_count(self) -> int:
+        """The matches, counted up to COUNT_AT_MOST + 1, kept a minute per scope and filters
+        (:mod:`reliefsvc.common.pagecache`, as the filter lists; the user's own changes
+        count at once): paging through a list asked the same count on every page, a
+        third of the page's statements."""
         matching: sa.Select = self._query_args["matching"]
-        return db.session.scalar(sa.select(sa.func.count()).select_from(
-            matching.order_by(None).with_only_columns(ServiceRecord.id).limit(COUNT_AT_MOST + 1).subquery()))
+
+        def count() -> int:
+            return db.session.scalar(sa.select(sa.func.count()).select_from(
+                matching.order_by(None).with_only_columns(ServiceRecord.id).limit(COUNT_AT_MOST + 1).subquery()))
+
+        return pagecache.cached(current_user, "record-count", count, *self._query_args["count_key"])[0]
 
 
 def _listed(shown: sa.Select, sort) -> list | None:

@@ -98,3 +98,50 @@ def test_never_kept_longer_than_a_minute(app):
             app.config["PAGE_FIGURES_SECONDS"] = setting
             assert cache.seconds() == expected
     app.config["PAGE_FIGURES_SECONDS"] = None
+
+
+def test_the_record_lists_count_is_kept_per_filter_and_own_changes_count_at_once(kept, client, login, county, db):
+    # issue 16: paging through a list no longer counts its matches on every page
+    from reliefsvc.evidence import service as records
+    from reliefsvc.evidence.models import RecordSource, RecordStatus
+
+    made = county(n_contracts=1, records_each=3)
+    login(made["officer"])
+
+    def count(query: str) -> tuple[int, list[str]]:
+        page = client.get(f"/records/{query}").get_data(as_text=True)
+        return int(re.search(r"共 (\d+) 条", page).group(1)), re.findall(r'href="/records/(\d+)"', page)
+
+    start = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    with time_machine.travel(start, tick=False) as clock:
+        everything, waiting = count("")[0], count("?status=submitted")[0]
+        assert everything == 3 and waiting == sum(r.status is RecordStatus.SUBMITTED for r in made["records"])
+        record = made["records"][0]
+        extra = records.submit(records.RecordInput(
+            contract=record.contract, worker=record.worker, service_type_code="home_visit",
+            started_at=record.started_at + timedelta(days=1), ended_at=record.ended_at + timedelta(days=1),
+            case=record.case, record_ref="TZ-extra"), [], made["workers"][0], RecordSource.LEDGER)
+        db.session.flush()
+        clock.shift(30)
+        total, rows = count("")
+        assert total == everything and str(extra.id) in rows  # the rows at once, the count within the minute
+        assert count("?service_type=home_visit")[0] == 4  # another filter: its own count
+        clock.shift(31)
+        assert count("")[0] == everything + 1
+        # the officer's own review shows at once in the count of the list it leaves
+        before = count("?status=submitted")[0]
+        clock.shift(5)
+        assert client.post(f"/records/{extra.id}/review", data={"accept": "1"}).status_code == 302
+        assert count("?status=submitted")[0] == before - 1
+
+
+def test_locks_of_keys_no_longer_computed_are_let_go():
+    store = cache.FigureCache(max_entries=2)
+    held = store.computing(("held",))
+    with held:
+        for n in range(10):
+            with store.computing(("filter", n)):
+                store.put(("filter", n), cache.Entry(n, 0.0, 0.0))
+        assert len(store._computing) <= 2 * store.max_entries + 1
+        assert store.computing(("held",)) is held  # a lock being held is never let go
+    assert len(store) == 2
