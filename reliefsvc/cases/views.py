@@ -144,8 +144,7 @@ def show(case):
     return render_template(
         "cases/show.html", case=case, now=utcnow(), is_officer=is_officer,
         timeline=timeline_hook(case, current_user) if timeline_hook else "",
-        waiting=case.discovery_status is DiscoveryStatus.PENDING, discovered=case.origin is Origin.DISCOVERED,
-        review_form=ReviewForm(), reveal_form=RevealForm(), clear_form=AlertClearForm())
+        waiting=case.discovery_status is DiscoveryStatus.PENDING, discovered=case.origin is Origin.DISCOVERED)
 
 
 @bp.route("/<int:case_id>/review", methods=["POST"])
