@@ -82,3 +82,22 @@ def test_members_through_the_page(client, login, create_user, create_case, db):
 def test_a_birth_year_must_match_the_id_number(create_case):
     with pytest.raises(service.CaseError, match="does not match"):
         service.add_member(create_case(), "李四", "child", make_id(5, 2012), 2011)
+
+
+def test_the_household_pages_forms_carry_the_csrf_token_they_are_checked_with(app, client, login, create_user,
+                                                                              household):
+    # The page writes its forms' CSRF field itself (no FlaskForm built for it): with the check
+    # on, as in production, the reveal form as the page gives it is taken, and refused bare.
+    import re
+
+    login(create_user("officer"))
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        page = client.get(f"/cases/{household.id}").get_data(as_text=True)
+        form = re.search(rf'<form[^>]*action="/cases/{household.id}/reveal".*?</form>', page, re.S).group(0)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+        assert client.post(f"/cases/{household.id}/reveal", data={"reason": "核对低保年审材料"}).status_code == 400
+        answer = client.post(f"/cases/{household.id}/reveal", data={"reason": "核对低保年审材料", "csrf_token": token})
+        assert answer.status_code == 200 and f'data-testid="full-id">{make_id(1)}<' in answer.get_data(as_text=True)
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
