@@ -1,4 +1,5 @@
-"""The declarative base, shared column types and the SQLite transaction discipline."""
+"""The declarative base, shared column types, the SQLite transaction discipline and the
+driver's own cursor for reading columns in bulk."""
 
 from __future__ import annotations
 
@@ -97,3 +98,13 @@ def install_sqlite_discipline(engine: sa.engine.Engine, busy_timeout_ms: int) ->
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         conn.exec_driver_sql(f"BEGIN {sqlite_begin_mode.get()}")
+
+
+def driver_cursor(connection: sa.Connection, query):
+    """The database driver's own cursor over ``query`` on ``connection`` (its parameters
+    written in): rows as the driver's tuples, for columns read into arrays without an
+    object per row (the integrity checks)."""
+    sql = str(query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+    cursor = connection.connection.cursor()
+    cursor.execute(sql)
+    return cursor

@@ -146,7 +146,7 @@ def index():
             filters["township_id"] = parent
     matching = service.records_for(current_user, **filters)
     page = RowPage(matching=matching, per_page=current_app.config["PAGE_SIZE"], error_out=False,
-                   count_key=tuple(sorted(filters.items())))
+                   count_key=tuple(sorted((k, v) for k, v in filters.items() if k != "sort")))
     more = page.total > COUNT_AT_MOST
     if more:
         page.total = COUNT_AT_MOST

@@ -22,6 +22,7 @@ import numpy as np
 import sqlalchemy as sa
 from flask import current_app
 
+from reliefsvc.db import driver_cursor
 from reliefsvc.evidence.models import Photo
 from reliefsvc.extensions import db
 from reliefsvc.integrity import photohash
@@ -44,8 +45,9 @@ def read(after: int = 0):
     as a few blobs of ``_WINDOW_PIECE`` photos each, concatenated by the database
     (``group_concat`` / ``string_agg``) and each checked against the first read (count,
     sum of ids, sum of lengths), else a row at a time."""
+    connection = db.session.connection()
     length = sa.func.coalesce(sa.func.length(Photo.trim_hashes), 0)
-    cursor = driver_cursor(sa.select(Photo.id, Photo.phash, Photo.dhash, length, Photo.hash_version)
+    cursor = driver_cursor(connection, sa.select(Photo.id, Photo.phash, Photo.dhash, length, Photo.hash_version)
                            .where(_HASHED, Photo.id > after).order_by(Photo.id))
     parts = []
     try:
@@ -65,13 +67,14 @@ def read(after: int = 0):
     pieces = _windows_in_pieces(ids, lengths)
     if pieces is not None:
         return (ids, ph, dh, *pieces), print_
-    cursor = driver_cursor(sa.select(Photo.trim_hashes).where(_HASHED, Photo.id > after).order_by(Photo.id))
+    cursor = driver_cursor(connection,
+                           sa.select(Photo.trim_hashes).where(_HASHED, Photo.id > after).order_by(Photo.id))
     try:
         blobs = [None if blob is None else bytes(blob) for (blob,) in cursor.fetchall()]
     finally:
         cursor.close()
     if len(blobs) != len(ids):  # photos came or went between the two reads: read them together
-        cursor = driver_cursor(sa.select(Photo.id, Photo.phash, Photo.dhash, Photo.trim_hashes)
+        cursor = driver_cursor(connection, sa.select(Photo.id, Photo.phash, Photo.dhash, Photo.trim_hashes)
                                .where(_HASHED, Photo.id > after).order_by(Photo.id))
         try:
             rows = cursor.fetchall()
@@ -216,10 +219,7 @@ def _append_kept(path: Path, header: dict, new, print_: tuple[int, ...]) -> bool
     count = len(new[0])
     if n + count > room or new[3].shape[1] > width:
         return False
-    if new[3].shape[1] < width:
-        trims = np.zeros((count, width, 2), dtype=np.uint64)
-        trims[:, :new[3].shape[1]] = new[3]
-        new = (*new[:3], trims, new[4])
+    new = (*new[:3], _widened(new[3], width), new[4])
     at = _offsets(room, width)
     try:
         with open(path, "r+b") as out:
@@ -236,19 +236,20 @@ def _append_kept(path: Path, header: dict, new, print_: tuple[int, ...]) -> bool
     return True
 
 
+def _widened(trims, width: int):
+    """``trims`` with ``width`` windows a photo, the missing ones zeros."""
+    if trims.shape[1] == width:
+        return trims
+    out = np.zeros((len(trims), width, 2), dtype=np.uint64)
+    out[:, :trims.shape[1]] = trims
+    return out
+
+
 def _joined(old, new):
     """Two sets of photo columns (``new`` after ``old`` in id order) as one."""
     width = max(old[3].shape[1], new[3].shape[1])
-
-    def wide(trims):
-        if trims.shape[1] == width:
-            return trims
-        out = np.zeros((len(trims), width, 2), dtype=np.uint64)
-        out[:, :trims.shape[1]] = trims
-        return out
-
     return (np.concatenate((old[0], new[0])), np.concatenate((old[1], new[1])), np.concatenate((old[2], new[2])),
-            np.concatenate((wide(old[3]), wide(new[3]))), np.concatenate((old[4], new[4])))
+            np.concatenate((_widened(old[3], width), _widened(new[3], width))), np.concatenate((old[4], new[4])))
 
 
 class _Lock:
@@ -361,15 +362,3 @@ def _joined_windows(lo: int | None = None, hi: int | None = None) -> tuple[bytes
     bounds = {"lo": -(1 << 63) if lo is None else lo, "hi": (1 << 63) - 1 if hi is None else hi}
     row = connection.execute(sa.text(sql), bounds).one()
     return bytes(row[0] or b""), int(row[1]), int(row[2] or 0), int(row[3] or 0)
-
-
-def driver_cursor(query):
-    """The database driver's own cursor over ``query`` (its parameters written in): rows
-    as the driver's tuples, for columns read into arrays without an object per row."""
-    connection = db.session.connection()
-    sql = str(query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
-    cursor = connection.connection.cursor()
-    cursor.execute(sql)
-    return cursor
-
-

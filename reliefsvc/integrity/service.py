@@ -31,7 +31,7 @@ from reliefsvc.cases.models import Case
 from reliefsvc.common.errors import BilingualError
 from reliefsvc.common.formatting import LOCAL_TZ
 from reliefsvc.contracts.models import Contract, contract_village
-from reliefsvc.db import utcnow
+from reliefsvc.db import driver_cursor, utcnow
 from reliefsvc.evidence.models import Photo, RecordPhoto, RecordStatus, ServiceRecord
 from reliefsvc.extensions import db
 from reliefsvc.integrity import events, photocolumns, rules
@@ -416,7 +416,7 @@ def _int_columns(query, width: int):
 
 def _driver_batches(query, size: int = 10_000):
     """The rows of ``query`` from the driver's cursor, a list of tuples at a time."""
-    cursor = photocolumns.driver_cursor(query)
+    cursor = driver_cursor(db.session.connection(), query)
     try:
         while rows := cursor.fetchmany(size):
             yield rows
@@ -556,7 +556,8 @@ def _note_partners(live: list) -> set[int]:
     cap = max(t.notes_max_edits for t in in_force)
     new_ids = {row[0] for row in live}
     providers = sorted({row[4] for row in live})
-    cursor = photocolumns.driver_cursor(
+    cursor = driver_cursor(
+        db.session.connection(),
         sa.select(ServiceRecord.id, Contract.provider_id, ServiceRecord.notes)
         .join(Contract, Contract.id == ServiceRecord.contract_id)
         .where(Contract.provider_id.in_(providers), ServiceRecord.case_id.is_not(None),
